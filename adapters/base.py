@@ -1,0 +1,161 @@
+"""The adapter contract: what every adapter kind implements and what the gateway gives it.
+
+An *adapter kind* is code (``portal``, ``wechat``, ...); a *channel* is configuration (an id, a kind,
+settings). The gateway makes one adapter instance per enabled channel.
+
+Life of an adapter:
+
+1. ``__init__(channel_id, settings, context)`` only keeps its arguments: no I/O.
+2. ``check()`` answers whether its credentials and peers work, as a :class:`CheckResult`; a bad
+   credential is a result, not an exception.
+3. ``start()`` begins work (a poller starts polling); ``aclose()`` stops it. Both are idempotent.
+4. Webhook kinds return ``routes()``, mounted under ``/channels/{channel_id}``; a kind whose protocol
+   fixes its own URLs (Open311) adds ``shared_routes()`` serving all its channels.
+5. For each message: verify (signature, token) -> parse (the pure ``decode`` module) ->
+   ``context.intake.submit(InboundMessage)`` -> acknowledge. ``submit`` returns only once the appeal is
+   durably stored; a retry with the same external id returns the first appeal number with
+   ``duplicate=True``. If storage is down it raises :class:`~gateway.errors.StorageUnavailable`: do not
+   acknowledge; let the error answer 503 so the channel retries.
+6. ``answer(appeal, text)`` carries the centre's answer to the citizen where the kind can.
+
+Errors: raise the gateway's errors (``gateway.errors``): ``Unauthorized`` for a forged or missing
+credential, ``BadRequest`` for malformed input, ``PayloadTooLarge``; the gateway answers each as JSON
+with its status. ``AdapterAuthError`` means an outside platform refused *our* credential: the
+gateway parks the channel until it is reconfigured.
+"""
+
+from __future__ import annotations
+
+from abc import ABC
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from normalizer.schema import Appeal, AppealDraft
+
+if TYPE_CHECKING:
+    import structlog
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a kind does, declared up front (the conformance kit picks its checks from this)."""
+
+    webhook: bool = False
+    poller: bool = False
+    can_answer: bool = False
+    native_ack: bool = False
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """What every kind hands the gateway: the draft, the raw bytes (kept for audit) and a stable
+    channel message id (``draft.external_id``) for deduplication."""
+
+    channel_id: str
+    raw: bytes
+    content_type: str
+    draft: AppealDraft
+
+    @property
+    def external_id(self) -> str:
+        return self.draft.external_id
+
+
+@dataclass(frozen=True)
+class Receipt:
+    appeal_no: str
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class AppealStatus:
+    """What a channel may show the citizen about an appeal: no personal data."""
+
+    appeal: Appeal
+    state: str
+    unit_name: str | None
+    updated_at: datetime
+    notes: tuple[str, ...] = ()
+
+
+class Intake(Protocol):
+    async def submit(self, message: InboundMessage) -> Receipt: ...
+
+    async def status(self, appeal_no: str) -> AppealStatus | None: ...
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    """What the gateway lends an adapter: durable intake, a clock, a logger."""
+
+    intake: Intake
+    clock: Callable[[], datetime]
+    log: structlog.stdlib.BoundLogger
+    max_body_bytes: int
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    delivered: bool
+    via: str
+    detail: str = ""
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+
+
+S = TypeVar("S", bound=BaseModel)
+
+
+class Adapter(ABC, Generic[S]):
+    """Base of every adapter kind. Subclasses set ``kind``, ``Config`` and ``capabilities``."""
+
+    kind: ClassVar[str]
+    Config: ClassVar[type[BaseModel]]
+    capabilities: ClassVar[Capabilities]
+
+    def __init__(self, channel_id: str, settings: S, context: AdapterContext) -> None:
+        self.channel_id = channel_id
+        self.settings = settings
+        self.context = context
+        self.log = context.log.bind(channel=channel_id, kind=self.kind)
+
+    def routes(self) -> Sequence[Route]:
+        """Routes under ``/channels/{channel_id}`` (webhook kinds)."""
+        return ()
+
+    @classmethod
+    def shared_routes(cls, adapters: Sequence[Any]) -> Sequence[Route]:
+        """Absolute routes serving every channel of this kind (protocols with fixed URLs)."""
+        return ()
+
+    async def check(self) -> CheckResult:
+        return CheckResult(ok=True, detail="nothing to check")
+
+    async def start(self) -> None:
+        """Begin work (pollers). Idempotent."""
+
+    async def aclose(self) -> None:
+        """Stop work and release resources. Idempotent."""
+
+    async def answer(self, appeal: Appeal, text: str) -> AnswerResult:
+        """Carry an answer to the citizen. Kinds that cannot answer say so."""
+        return AnswerResult(delivered=False, via="none", detail=f"{self.kind} cannot answer")

@@ -1,0 +1,1 @@
+"""The gateway: HTTP surfaces, durable intake, dispatch and delivery workers, the CLI."""

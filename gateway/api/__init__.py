@@ -1,0 +1,1 @@
+"""HTTP surfaces of the gateway other than the channels: units, operators, health."""

@@ -1,0 +1,31 @@
+"""The operators' API (Bearer ``$OPERATOR_TOKEN``)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.api.auth import require_token
+from gateway.errors import NotFound
+from gateway.runtime import RUNTIME
+
+routes = web.RouteTableDef()
+
+
+def require_operator(request: web.Request) -> None:
+    token = request.app[RUNTIME].config.gateway.operator_token.get_secret_value()
+    require_token(request, token)
+
+
+@routes.get("/api/v1/appeals/{appeal_no}")
+async def get_appeal(request: web.Request) -> web.Response:
+    require_operator(request)
+    runtime = request.app[RUNTIME]
+    appeal_no = request.match_info["appeal_no"]
+    record = await runtime.appeals.get(appeal_no)
+    if record is None:
+        raise NotFound(f"no appeal {appeal_no}")
+    body = record.summary()
+    body["decision"] = record.decision
+    body["appeal"] = record.appeal.model_dump(mode="json")
+    body["history"] = await runtime.appeals.history(appeal_no)
+    return web.json_response(body)

@@ -1,0 +1,90 @@
+"""The aiohttp application: channel routes, the unit and operator APIs, health, JSON errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from adapters.base import Handler
+from gateway.api import operators, units
+from gateway.errors import HotlineError, TransientError
+from gateway.runtime import RUNTIME, Runtime
+
+log = structlog.get_logger("http")
+
+
+def error_response(status: int, code: str, message: str, **extra: object) -> web.Response:
+    body: dict[str, object] = {"code": code, "message": message}
+    body.update(extra)
+    return web.json_response({"error": body}, status=status)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error leaves as JSON with a status and a machine code; never a traceback."""
+    try:
+        return await handler(request)
+    except HotlineError as e:
+        response = web.json_response(e.to_json(), status=e.status)
+        if isinstance(e, TransientError):
+            response.headers["Retry-After"] = str(int(e.retry_after))
+        return response
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        code = (e.reason or "error").lower().replace(" ", "_")
+        return error_response(e.status, code, e.reason or "error")
+    except RedisError:
+        log.exception("http.storage_unavailable", path=request.path)
+        response = error_response(503, "storage_unavailable", "the store is unavailable; try again")
+        response.headers["Retry-After"] = "5"
+        return response
+    except Exception:
+        log.exception("http.unhandled", path=request.path, method=request.method)
+        return error_response(500, "internal", "internal error; it has been logged")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "alive"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    checks: dict[str, bool] = {"config": True, "workers": runtime.workers_running}
+    try:
+        checks["redis"] = bool(await runtime.redis.ping())
+    except (RedisError, OSError):
+        checks["redis"] = False
+    ready = all(checks.values())
+    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+def create_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
+    app = web.Application(
+        middlewares=[json_errors],
+        client_max_size=runtime.config.gateway.intake.max_body_bytes,
+    )
+    app[RUNTIME] = runtime
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_routes(units.routes)
+    app.router.add_routes(operators.routes)
+    by_kind: dict[type, list[object]] = {}
+    for channel_id, adapter in runtime.adapters.items():
+        by_kind.setdefault(type(adapter), []).append(adapter)
+        for route in adapter.routes():
+            app.router.add_route(route.method, f"/channels/{channel_id}{route.path}", route.handler)
+    for kind, adapters in by_kind.items():
+        for route in kind.shared_routes(adapters):  # type: ignore[attr-defined]
+            app.router.add_route(route.method, route.path, route.handler)
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        await runtime.start(workers=workers)
+        yield
+        await runtime.stop()
+
+    app.cleanup_ctx.append(lifetime)
+    return app

@@ -1,0 +1,250 @@
+"""``hotline-gateway``: serve, check the configuration, print the schema, onboard units, try routes.
+
+Environment: ``HOTLINE_CONFIG`` (default ``config``), ``HOTLINE_DATA_DIR`` (default ``./var``, the
+embedded store), ``REDIS_URL`` (use that server instead), ``HOTLINE_LOG_LEVEL`` (default INFO).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import structlog
+
+from gateway import logging as gateway_logging
+from gateway.config import Config, load_config
+from gateway.errors import ConfigError
+from gateway.registry import load_kinds
+from gateway.store import Keys, connect
+from normalizer import Appeal
+
+T = TypeVar("T")
+
+
+def _config(args: argparse.Namespace) -> Config:
+    registry = load_kinds(strict=os.environ.get("HOTLINE_STRICT_PLUGINS") == "1")
+    for name, problem in registry.broken.items():
+        print(f"warning: adapter kind {name!r} failed to load: {problem}", file=sys.stderr)
+    return load_config(args.config, kinds=registry.kinds)
+
+
+def _with_store(fn: Callable[[Any, Keys], Awaitable[T]]) -> T:
+    """Run ``fn(redis, keys)`` against the same store a serving gateway uses."""
+    redis, embedded = connect(os.environ.get("REDIS_URL"), _data_dir())
+
+    async def run() -> T:
+        try:
+            return await fn(redis, Keys(os.environ.get("HOTLINE_REDIS_NAMESPACE", "hl")))
+        finally:
+            await redis.aclose()
+
+    try:
+        return asyncio.run(run())
+    finally:
+        if embedded is not None:
+            embedded.close()
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("HOTLINE_DATA_DIR", "var")).resolve()
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(Appeal.model_json_schema(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        config = _config(args)
+    except ConfigError as e:
+        if args.json:
+            print(json.dumps({"ok": False, "problems": e.problems}, ensure_ascii=False, indent=2))
+        else:
+            print(e.message, file=sys.stderr)
+        return 2
+    summary = {
+        "ok": True,
+        "channels": len(config.channels),
+        "channels_enabled": sum(1 for c in config.channels if c.enabled),
+        "units": len(config.network),
+        "units_by_level": {
+            str(level): sum(1 for u in config.units.values() if u.level == level) for level in (1, 2, 3)
+        },
+        "keywords": config.router.keyword_count,
+        "demo_defaults": list(config.demo_defaults),
+    }
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        print(
+            f"{args.config}: {summary['channels']} channels ({summary['channels_enabled']} enabled), "
+            f"{summary['units']} units, {summary['keywords']} keywords: OK"
+        )
+        for name in config.demo_defaults:
+            print(f"warning: {name} is not set; a demo default is used")
+    return 0
+
+
+def cmd_units(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if args.units_command == "list":
+        rows = [
+            {
+                "id": u.id,
+                "name": u.name,
+                "level": u.level,
+                "parent": u.parent,
+                "kind": u.kind.value,
+                "webhook": str(u.webhook) if u.webhook else None,
+            }
+            for u in config.units.values()
+        ]
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False, indent=2))
+        else:
+            for r in rows:
+                print(f"{r['level']}  {r['id']:<36} {r['name']}  (parent: {r['parent'] or '-'})")
+        return 0
+    unit_id = args.unit_id
+    if unit_id not in config.network:
+        print(f"no unit {unit_id!r}; see `hotline-gateway units list`", file=sys.stderr)
+        return 2
+
+    async def credentials(redis: Any, keys: Keys) -> dict[str, Any]:
+        from gateway.credentials import CredentialStore
+        from gateway.runtime import shanghai_now
+
+        store = CredentialStore(redis, keys)
+        if args.rotate:
+            overlap = config.gateway.delivery.secret_overlap_hours * 3600
+            creds = await store.rotate(unit_id, now=shanghai_now().timestamp(), overlap=overlap)
+        else:
+            creds = await store.get(unit_id)
+        return {
+            "unit": unit_id,
+            "webhook_secret": creds.webhook_secret,
+            "api_token": creds.api_token,
+        }
+
+    print(json.dumps(_with_store(credentials), indent=2))
+    return 0
+
+
+def cmd_route(args: argparse.Namespace) -> int:
+    from router import route
+
+    config = _config(args)
+    decision = route(config.router, subject="", content=args.text)
+    if args.json:
+        print(decision.model_dump_json(indent=2))
+        return 0
+    unit = config.network.get(decision.unit) if decision.unit else None
+    print(f"unit:        {unit.name + ' (' + unit.id + ')' if unit else 'manual queue'}")
+    print(f"category:    {'/'.join(decision.category) or '-'}")
+    print(f"confidence:  {decision.confidence:.2f}")
+    print(f"why:         {decision.explanation}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from gateway.app import create_app
+    from gateway.runtime import Runtime
+
+    gateway_logging.configure(os.environ.get("HOTLINE_LOG_LEVEL", "INFO"))
+    log = structlog.get_logger("serve")
+    try:
+        registry = load_kinds(strict=os.environ.get("HOTLINE_STRICT_PLUGINS") == "1")
+        for name, problem in registry.broken.items():
+            log.error("adapter.kind_broken", kind=name, problem=problem)
+        config = load_config(args.config, kinds=registry.kinds)
+    except ConfigError as e:
+        print(e.message, file=sys.stderr)
+        return 2
+    for name in config.demo_defaults:
+        log.warning("config.demo_default", variable=name, hint="set it before production use")
+    redis_url = os.environ.get("REDIS_URL")
+    redis, embedded = connect(redis_url, _data_dir())
+    log.info(
+        "store.connected",
+        store="external" if redis_url else "embedded",
+        data_dir=None if redis_url else str(_data_dir()),
+    )
+    runtime = Runtime(config, redis, Keys(os.environ.get("HOTLINE_REDIS_NAMESPACE", "hl")), registry)
+    app = create_app(runtime)
+
+    async def close_redis(_app: web.Application) -> None:
+        await redis.aclose()
+
+    app.on_cleanup.append(close_redis)
+    log.info(
+        "gateway.serving",
+        host=args.host,
+        port=args.port,
+        channels=len(runtime.adapters),
+        units=len(config.network),
+    )
+    try:
+        web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    finally:
+        if embedded is not None:
+            embedded.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline-gateway", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    default_config = os.environ.get("HOTLINE_CONFIG", "config")
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", default=default_config, help="configuration directory")
+        return p
+
+    serve = with_config(sub.add_parser("serve", help="run HTTP and workers in one process"))
+    serve.add_argument("--host", default=os.environ.get("HOTLINE_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("HOTLINE_PORT", "8080")))
+    serve.set_defaults(fn=cmd_serve)
+
+    sub.add_parser("schema", help="print the appeal JSON Schema").set_defaults(fn=cmd_schema)
+
+    check = with_config(sub.add_parser("check-config", help="validate the configuration"))
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(fn=cmd_check_config)
+
+    units = sub.add_parser("units", help="member units")
+    units_sub = units.add_subparsers(dest="units_command", required=True)
+    listing = with_config(units_sub.add_parser("list", help="list the units"))
+    listing.add_argument("--json", action="store_true")
+    creds = with_config(units_sub.add_parser("credentials", help="a unit's webhook secret and token"))
+    creds.add_argument("unit_id")
+    creds.add_argument("--rotate", action="store_true", help="issue new ones (old ones overlap)")
+    units.set_defaults(fn=cmd_units)
+
+    route = with_config(sub.add_parser("route", help="show where a text would be routed"))
+    route.add_argument("text")
+    route.add_argument("--json", action="store_true")
+    route.set_defaults(fn=cmd_route)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.fn(args)
+    except ConfigError as e:
+        print(e.message, file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Delivery records and their schedule in Redis.
+
+``hl:delivery:<id>``        hash: appeal_no, unit, attempts, status (pending|delivered|dead), ...
+``hl:delivery:schedule``    sorted set: delivery id -> when it is next due (epoch seconds)
+``hl:delivery:dead``        sorted set: dead-lettered delivery ids -> when they died
+
+A worker *claims* due deliveries by pushing their due time a lease ahead; if it dies mid-send, the
+lease runs out and another worker takes them. The delivery id is the ``webhook-id``: the same on
+every retry, so a unit can drop a repeat.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from gateway.config import DeliverySettings
+from gateway.store import Keys, decode_hash, text
+
+_CLAIM = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[3], id) end
+return ids
+"""
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    id: str
+    appeal_no: str
+    unit: str
+    attempts: int
+    status: str
+    created_at: str
+    last_error: str
+    assignment: str
+
+    @classmethod
+    def from_hash(cls, delivery_id: str, data: Mapping[Any, Any]) -> DeliveryRecord:
+        f = decode_hash(data)
+        return cls(
+            id=delivery_id,
+            appeal_no=f["appeal_no"],
+            unit=f["unit"],
+            attempts=int(f.get("attempts", 0)),
+            status=f.get("status", "pending"),
+            created_at=f["created_at"],
+            last_error=f.get("last_error", ""),
+            assignment=f.get("assignment", ""),
+        )
+
+
+def next_wait(settings: DeliverySettings, attempts: int, rng: random.Random) -> float | None:
+    """Seconds before attempt ``attempts + 1``; None when the schedule is spent."""
+    if attempts >= len(settings.retry_schedule):
+        return None
+    base = settings.retry_schedule[attempts]
+    return base * (1 + rng.random() * settings.jitter)
+
+
+class DeliveryQueue:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, settings: DeliverySettings) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.settings = settings
+        self._claim = redis.register_script(_CLAIM)
+        self._rng = random.Random()
+
+    async def claim_due(self, now: float, limit: int, lease: float) -> list[str]:
+        ids = await self._claim(keys=[self.keys.delivery_schedule], args=[now, limit, now + lease])
+        return [text(i) for i in ids]
+
+    async def get(self, delivery_id: str) -> DeliveryRecord | None:
+        data = await self.redis.hgetall(self.keys.delivery(delivery_id))
+        return DeliveryRecord.from_hash(delivery_id, data) if data else None
+
+    async def delivered(self, delivery_id: str, at: str, status: int) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                self.keys.delivery(delivery_id),
+                mapping={"status": "delivered", "delivered_at": at, "last_status": status},
+            )
+            pipe.hincrby(self.keys.delivery(delivery_id), "attempts", 1)
+            pipe.zrem(self.keys.delivery_schedule, delivery_id)
+            await pipe.execute()
+
+    async def failed(
+        self, delivery_id: str, now: float, error: str, retry_after: float | None
+    ) -> float | None:
+        """Count the failed attempt and schedule the next; returns when, or None if dead-lettered."""
+        attempts = int(await self.redis.hincrby(self.keys.delivery(delivery_id), "attempts", 1))
+        wait = next_wait(self.settings, attempts, self._rng)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if wait is None:
+                pipe.hset(self.keys.delivery(delivery_id), mapping={"status": "dead", "last_error": error})
+                pipe.zrem(self.keys.delivery_schedule, delivery_id)
+                pipe.zadd(self.keys.delivery_dead, {delivery_id: now})
+                await pipe.execute()
+                return None
+            due = now + max(wait, retry_after or 0.0)
+            pipe.hset(self.keys.delivery(delivery_id), mapping={"last_error": error})
+            pipe.zadd(self.keys.delivery_schedule, {delivery_id: due})
+            await pipe.execute()
+            return due

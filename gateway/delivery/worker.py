@@ -1,0 +1,145 @@
+"""The delivery worker: claims due deliveries, sends each as a signed CloudEvent, records the result."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+import structlog
+from redis.exceptions import RedisError
+
+from gateway.appeals import Appeals
+from gateway.config import GatewaySettings
+from gateway.credentials import CredentialStore
+from gateway.delivery.queue import DeliveryQueue, DeliveryRecord
+from gateway.delivery.sender import EVENT_ASSIGNED, SendResult, build_event, post, sign_headers
+from normalizer import Appeal
+from router.network import Network
+
+LEASE_MARGIN = 30.0
+IDLE_POLL = 0.25
+
+
+def unit_view(appeal: Appeal) -> dict[str, Any]:
+    """The appeal as a unit sees it: an anonymous citizen's name and contact are withheld."""
+    data = appeal.model_dump(mode="json")
+    if appeal.citizen.anonymous:
+        data["citizen"] = {"anonymous": True, "name": None, "phone": None, "identity": None}
+    data.pop("raw", None)
+    return data
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        queue: DeliveryQueue,
+        appeals: Appeals,
+        credentials: CredentialStore,
+        network: Callable[[], Network],
+        settings: GatewaySettings,
+        clock: Callable[[], datetime],
+        *,
+        concurrency: int = 32,
+    ) -> None:
+        self.queue = queue
+        self.appeals = appeals
+        self.credentials = credentials
+        self.network = network
+        self.settings = settings
+        self.clock = clock
+        self.wake = asyncio.Event()
+        self.log = structlog.get_logger("delivery")
+        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.running = False
+
+    async def run(self) -> None:
+        d = self.settings.delivery
+        timeout = aiohttp.ClientTimeout(total=d.total_timeout_seconds, connect=d.connect_timeout_seconds)
+        lease = d.total_timeout_seconds + LEASE_MARGIN
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            self.running = True
+            try:
+                while True:
+                    try:
+                        free = self._concurrency - len(self._tasks)
+                        ids = (
+                            await self.queue.claim_due(self.clock().timestamp(), free, lease) if free else []
+                        )
+                    except (RedisError, OSError) as e:
+                        self.log.warning("delivery.redis_error", error=str(e))
+                        ids = []
+                    for delivery_id in ids:
+                        task = asyncio.create_task(self._deliver(session, delivery_id))
+                        self._tasks.add(task)
+                        task.add_done_callback(self._tasks.discard)
+                    if not ids:
+                        self.wake.clear()
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self.wake.wait(), IDLE_POLL)
+            finally:
+                self.running = False
+                for task in self._tasks:
+                    task.cancel()
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _deliver(self, session: aiohttp.ClientSession, delivery_id: str) -> None:
+        async with self._slots:
+            try:
+                await self.deliver(session, delivery_id)
+            except (RedisError, OSError) as e:
+                # The claim's lease runs out and the delivery is tried again.
+                self.log.warning("delivery.redis_error", delivery_id=delivery_id, error=str(e))
+
+    async def deliver(self, session: aiohttp.ClientSession, delivery_id: str) -> SendResult | None:
+        record = await self.queue.get(delivery_id)
+        if record is None or record.status != "pending":
+            return None
+        log = self.log.bind(delivery_id=delivery_id, appeal_no=record.appeal_no, unit=record.unit)
+        unit = self.network().get(record.unit)
+        appeal = await self.appeals.get(record.appeal_no)
+        if unit is None or unit.webhook is None or appeal is None:
+            await self.queue.failed(delivery_id, self.clock().timestamp(), "unit has no webhook", None)
+            log.error("delivery.undeliverable")
+            return None
+        now = self.clock()
+        result = await self._send(session, record, str(unit.webhook), appeal.appeal, now)
+        log = log.bind(channel=appeal.appeal.channel_id, attempt=record.attempts + 1, status=result.status)
+        if result.ok:
+            await self.queue.delivered(delivery_id, now.isoformat(), result.status or 0)
+            log.info("delivery.delivered")
+        else:
+            due = await self.queue.failed(delivery_id, now.timestamp(), result.error, result.retry_after)
+            if due is None:
+                log.error("delivery.dead_lettered", error=result.error)
+            else:
+                log.warning("delivery.retry", error=result.error, retry_in=round(due - now.timestamp(), 1))
+        return result
+
+    async def _send(
+        self,
+        session: aiohttp.ClientSession,
+        record: DeliveryRecord,
+        url: str,
+        appeal: Appeal,
+        now: datetime,
+    ) -> SendResult:
+        assignment = json.loads(record.assignment) if record.assignment else {"unit": record.unit}
+        headers, body = build_event(
+            delivery_id=record.id,
+            source=self.settings.centre.event_source,
+            event_type=EVENT_ASSIGNED,
+            subject=record.appeal_no,
+            time=datetime.fromisoformat(record.created_at),
+            data={"appeal": unit_view(appeal), "assignment": assignment},
+        )
+        creds = await self.credentials.get(record.unit)
+        headers.update(sign_headers(record.id, body, creds.signing_secrets(now.timestamp()), now))
+        headers["user-agent"] = "hotline-gateway"
+        return await post(session, url, headers, body, now)

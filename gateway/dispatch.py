@@ -1,0 +1,214 @@
+"""The dispatch worker: reads the intake stream, asks the router, records the decision and schedules
+the delivery to the chosen unit, or puts the appeal in the centre's manual queue.
+
+Intake entries are read with a consumer group, so an entry is acknowledged only after its decision
+is stored. Entries a dead worker held longer than ``claim_idle_seconds`` are taken over (XAUTOCLAIM).
+An entry that fails ``max_attempts`` times goes to the dead-letter stream ``hl:intake:dead``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+import structlog
+from redis.exceptions import RedisError, ResponseError
+
+from gateway.appeals import Appeals, history_event
+from gateway.config import IntakeSettings
+from gateway.lifecycle import State
+from gateway.store import Keys
+from router import Decision, RouterConfig, route
+
+GROUP = "router"
+
+_DISPATCH = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'accepted' then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[1], 'unit', ARGV[5], 'appeal', ARGV[4],
+           'decision', ARGV[6], 'updated_at', ARGV[3])
+redis.call('RPUSH', KEYS[2], ARGV[2])
+if ARGV[1] == 'dispatched' then
+  redis.call('HSET', KEYS[3], 'appeal_no', ARGV[9], 'unit', ARGV[5], 'attempts', 0,
+             'status', 'pending', 'created_at', ARGV[3], 'assignment', ARGV[10])
+  redis.call('ZADD', KEYS[4], ARGV[8], ARGV[7])
+else
+  redis.call('ZADD', KEYS[5], ARGV[8], ARGV[9])
+end
+return 1
+"""
+
+
+def delivery_id_for(appeal_no: str, assignment: int) -> str:
+    """Stable: re-processing an intake entry yields the same id, so nothing goes out twice."""
+    return f"msg_{appeal_no}_{assignment}"
+
+
+class DispatchWorker:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        keys: Keys,
+        appeals: Appeals,
+        router: Callable[[], RouterConfig],
+        settings: IntakeSettings,
+        clock: Callable[[], datetime],
+        on_dispatched: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.appeals = appeals
+        self.router = router
+        self.settings = settings
+        self.clock = clock
+        self.on_dispatched = on_dispatched
+        self.consumer = f"{socket.gethostname()}-{os.getpid()}"
+        self.log = structlog.get_logger("dispatch")
+        self._dispatch = redis.register_script(_DISPATCH)
+        self.running = False
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(self.keys.intake_stream, GROUP, id="0", mkstream=True)
+        except ResponseError as e:
+            if "BUSYGROUP" not in str(e):
+                raise
+
+    async def run(self) -> None:
+        await self.ensure_group()
+        self.running = True
+        loop = asyncio.get_running_loop()
+        next_claim = 0.0
+        while True:
+            try:
+                if loop.time() >= next_claim:
+                    await self._reclaim()
+                    next_claim = loop.time() + self.settings.claim_idle_seconds / 2
+                batches: Any = await self.redis.xreadgroup(
+                    GROUP, self.consumer, {self.keys.intake_stream: ">"}, count=32, block=1000
+                )
+                for _stream, entries in batches or []:
+                    for entry_id, fields in entries:
+                        await self._handle(entry_id, fields)
+            except asyncio.CancelledError:
+                self.running = False
+                raise
+            except (RedisError, OSError) as e:
+                self.log.warning("dispatch.redis_error", error=str(e))
+                await asyncio.sleep(1)  # back off while Redis is away, then read again
+
+    async def _reclaim(self) -> None:
+        idle = int(self.settings.claim_idle_seconds * 1000)
+        start = "0-0"
+        while True:
+            result: Any = await self.redis.xautoclaim(
+                self.keys.intake_stream, GROUP, self.consumer, idle, start_id=start, count=64
+            )
+            start, entries = result[0], result[1]
+            for entry_id, fields in entries:
+                if fields:
+                    await self._handle(entry_id, fields)
+            if start in (b"0-0", "0-0"):
+                return
+
+    async def _handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        appeal_no = fields.get(b"appeal_no", b"").decode()
+        attempts = int(await self.redis.hincrby(self.keys.intake_attempts, entry_id, 1))
+        log = self.log.bind(appeal_no=appeal_no, entry=entry_id.decode())
+        try:
+            await self.dispatch(appeal_no)
+        except (RedisError, OSError):
+            raise
+        except Exception as e:  # a bad entry must not stop the worker
+            log.error("dispatch.failed", attempts=attempts, error=repr(e)[:300])
+            if attempts < self.settings.max_attempts:
+                return  # stays pending; XAUTOCLAIM brings it back
+            await self.redis.xadd(
+                self.keys.intake_dead,
+                {"appeal_no": appeal_no, "entry": entry_id, "error": repr(e)[:500]},
+            )
+            log.error("dispatch.dead_lettered", attempts=attempts)
+        await self._ack(entry_id)
+
+    async def _ack(self, entry_id: bytes) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xack(self.keys.intake_stream, GROUP, entry_id)
+            pipe.xdel(self.keys.intake_stream, entry_id)
+            pipe.hdel(self.keys.intake_attempts, entry_id)
+            await pipe.execute()
+
+    async def dispatch(self, appeal_no: str) -> Decision | None:
+        record = await self.appeals.get(appeal_no)
+        if record is None:
+            raise LookupError(f"intake entry for a missing appeal {appeal_no}")
+        if record.state is not State.accepted:
+            return None  # already dispatched by an earlier try
+        config = self.router()
+        appeal = record.appeal
+        decision = route(config, subject=appeal.subject, content=appeal.content)
+        updates: dict[str, Any] = {"category": decision.category}
+        if decision.urgency is not None:
+            updates["urgency"] = decision.urgency
+        appeal = appeal.model_copy(update=updates)
+        now = self.clock()
+        state = State.manual if decision.unit is None else State.dispatched
+        delivery_id = delivery_id_for(appeal_no, 1)
+        unit = config.network.get(decision.unit) if decision.unit else None
+        assignment = {
+            "unit": decision.unit,
+            "unit_name": unit.name if unit else None,
+            "level": unit.level if unit else None,
+            "category": list(decision.category),
+            "urgency": appeal.urgency.value,
+            "rule": decision.rule,
+            "explanation": decision.explanation,
+            "assigned_at": now.isoformat(),
+            "delivery_id": delivery_id,
+        }
+        event = history_event(
+            state.value,
+            "router",
+            now,
+            state=state.value,
+            unit=decision.unit,
+            rule=decision.rule,
+            explanation=decision.explanation,
+        )
+        done = await self._dispatch(
+            keys=[
+                self.keys.appeal(appeal_no),
+                self.keys.history(appeal_no),
+                self.keys.delivery(delivery_id),
+                self.keys.delivery_schedule,
+                self.keys.manual_queue,
+            ],
+            args=[
+                state.value,
+                event,
+                now.isoformat(),
+                appeal.model_dump_json(),
+                decision.unit or "",
+                decision.model_dump_json(),
+                delivery_id,
+                now.timestamp(),
+                appeal_no,
+                json.dumps(assignment, ensure_ascii=False),
+            ],
+        )
+        if done:
+            self.log.info(
+                "appeal.dispatched" if decision.unit else "appeal.manual",
+                appeal_no=appeal_no,
+                channel=appeal.channel_id,
+                unit=decision.unit,
+                rule=decision.rule,
+                confidence=decision.confidence,
+            )
+            if decision.unit:
+                self.on_dispatched()
+        return decision

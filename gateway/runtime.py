@@ -1,0 +1,107 @@
+"""The runtime: the one place that joins I/O (Redis, HTTP clients, adapters, workers) to the pure core."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import redis.asyncio as aioredis
+import structlog
+from aiohttp import web
+
+from adapters.base import Adapter, AdapterContext
+from gateway.appeals import Appeals
+from gateway.config import Config
+from gateway.credentials import CredentialStore
+from gateway.delivery import DeliveryQueue, DeliveryWorker
+from gateway.dispatch import DispatchWorker
+from gateway.registry import Registry
+from gateway.store import Keys
+from normalizer import SHANGHAI
+
+
+def shanghai_now() -> datetime:
+    return datetime.now(SHANGHAI)
+
+
+@dataclass
+class Runtime:
+    config: Config
+    redis: aioredis.Redis
+    keys: Keys
+    registry: Registry
+    clock: Callable[[], datetime] = shanghai_now
+    appeals: Appeals = field(init=False)
+    credentials: CredentialStore = field(init=False)
+    deliveries: DeliveryQueue = field(init=False)
+    dispatcher: DispatchWorker = field(init=False)
+    deliverer: DeliveryWorker = field(init=False)
+    adapters: dict[str, Adapter] = field(init=False, default_factory=dict)  # type: ignore[type-arg]
+    _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        config = self.config
+        self.appeals = Appeals(
+            self.redis,
+            self.keys,
+            prefix=config.gateway.centre.appeal_no_prefix,
+            network=config.network,
+            channel_kinds={c.id: c.kind for c in config.channels},
+            clock=self.clock,
+        )
+        self.credentials = CredentialStore(self.redis, self.keys)
+        self.deliveries = DeliveryQueue(self.redis, self.keys, config.gateway.delivery)
+        self.deliverer = DeliveryWorker(
+            self.deliveries,
+            self.appeals,
+            self.credentials,
+            lambda: self.config.network,
+            config.gateway,
+            self.clock,
+        )
+        self.dispatcher = DispatchWorker(
+            self.redis,
+            self.keys,
+            self.appeals,
+            lambda: self.config.router,
+            config.gateway.intake,
+            self.clock,
+            on_dispatched=self.deliverer.wake.set,
+        )
+        context = AdapterContext(
+            intake=self.appeals,
+            clock=self.clock,
+            log=structlog.get_logger("adapter"),
+            max_body_bytes=config.gateway.intake.max_body_bytes,
+        )
+        for channel in config.channels:
+            if channel.enabled and channel.settings is not None:
+                cls = self.registry.kinds[channel.kind]
+                self.adapters[channel.id] = cls(channel.id, channel.settings, context)
+
+    async def start(self, *, workers: bool = True) -> None:
+        for adapter in self.adapters.values():
+            await adapter.start()
+        if workers:
+            self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatch"))
+            self._tasks.append(asyncio.create_task(self.deliverer.run(), name="delivery"))
+
+    @property
+    def workers_running(self) -> bool:
+        return bool(self._tasks) and all(not t.done() for t in self._tasks)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        for adapter in self.adapters.values():
+            await adapter.aclose()
+
+
+RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)

