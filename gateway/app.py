@@ -36,7 +36,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if e.status < 400:
             raise
         code = (e.reason or "error").lower().replace(" ", "_")
-        return error_response(e.status, code, e.reason or "error")
+        response = error_response(e.status, code, e.reason or "error")
+        if e.status == 413:
+            response.force_close()  # the rest of the body is not read: drop the connection
+        return response
     except RedisError:
         log.exception("http.storage_unavailable", path=request.path)
         response = error_response(503, "storage_unavailable", "the store is unavailable; try again")

@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from gateway.errors import ConfigError
-from router import Network, RouterConfig, Taxonomy, Unit, build_router_config
+from router import Network, RouterConfig, Taxonomy, Unit, build_gazetteer, build_router_config
 from router.network import NetworkError
 
 _VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -309,10 +309,30 @@ def _load_routing(source: Path, data: Any, network: Network | None, p: _Problems
     except (OSError, ValueError) as e:
         p.add(file, "taxonomy", f"cannot read taxonomy {taxonomy_file!r}: {e}")
         return None
+    places_file = str(data.get("places", "places.yaml"))
+    places = _read_yaml(source / places_file, p)
+    if places is None:
+        return None
+    if not isinstance(places, dict):
+        p.add(places_file, "", "expected a mapping at the top")
+        return None
     try:
-        return build_router_config(data, taxonomy, network)
+        build_gazetteer(places)  # checked first, so its problems are reported against its own file
+    except ValidationError as e:
+        p.validation(places_file, "", e)
+        return None
+    except ValueError as e:
+        p.add(places_file, getattr(e, "path", ""), str(e))
+        return None
+    try:
+        return build_router_config(data, taxonomy, network, places)
     except ValidationError as e:
         p.validation(file, "", e)
     except ValueError as e:
-        p.add(file, getattr(e, "path", ""), str(e))
+        where = getattr(e, "path", "")
+        other = re.match(r"\((\S+?)\)\s*(.*)", where)
+        if other is not None:
+            p.add(other.group(1), other.group(2), str(e))
+        else:
+            p.add(file, where, str(e))
     return None

@@ -27,7 +27,11 @@ class Decision(BaseModel):
     urgency: Urgency | None = Field(default=None, description="Suggested grade, when words say so.")
     matched: tuple[str, ...] = Field(default=(), description="Keywords found in the appeal.")
     explanation: str
-    candidates: tuple[Candidate, ...] = ()
+    candidates: tuple[Candidate, ...] = Field(
+        default=(), description="The best first-level categories and their units, best first (up to 3)."
+    )
+    area: str | None = Field(default=None, description="Smallest gazetteer area named, if any.")
+    place: tuple[str, ...] = Field(default=(), description="Names of that area, county first.")
 
     @property
     def manual(self) -> bool:

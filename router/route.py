@@ -1,36 +1,152 @@
-"""Deciding where an appeal goes. Pure: text and configuration in, a :class:`Decision` out."""
+"""Deciding where an appeal goes. Pure: text and configuration in, a :class:`Decision` out.
+
+1. Score: one Aho-Corasick scan of subject and content finds every configured word. A word scores
+   ``(min(repeats in content, repeat_cap) + subject_weight if in the subject) * weight``, where the
+   weight comes from history (common words weigh less); a word listed under several first-level
+   categories is split between them. The best first-level category wins; within
+   it, the path whose own words score most (deepest on ties) is the category path.
+2. Place: the gazetteer's smallest area named in the address, else in the text.
+3. Responsibility: rules, highest priority first; the first that matches and yields a unit not in
+   ``exclude`` decides. Without one, the category's sector owner (its most specific ``sectors`` path).
+   A level-3 unit is chosen only by a rule; by default its level-2 parent gets the appeal.
+4. Below ``min_score`` or ``min_confidence`` (best score / all scores) the appeal goes to the manual
+   queue with the top three candidates, unless a rule decided by its words alone.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from operator import itemgetter
 
-from normalizer.schema import Urgency
-from router.config import RouterConfig
+from normalizer.schema import AppealType, Urgency
+from router.config import KeywordInfo, RouterConfig, encode
 from router.decision import Candidate, Decision
+from router.network import Unit
+from router.places import Place
+from router.rules import Facts, Rule
 from router.taxonomy import CategoryPath
 
-SUBJECT_WEIGHT = 2.0
-_URGENCY_ORDER = (Urgency.emergency, Urgency.urgent_utility, Urgency.complex, Urgency.general)
+_second = itemgetter(1)
 
 
-def _scan(config: RouterConfig, text: str) -> dict[str, tuple[tuple[str, object], ...]]:
-    found: dict[str, tuple[tuple[str, object], ...]] = {}
-    for _end, (word, values) in config.automaton.iter(text):
-        found[word] = values
-    return found
+@dataclass(frozen=True)
+class Scores:
+    """The scoring step's result, for explanations and for tools (suggestions, benches)."""
+
+    level1: tuple[tuple[str, float], ...]  # best first
+    path: CategoryPath
+    words: dict[str, float]  # word found -> its score
+    infos: dict[str, KeywordInfo]
+    confidence: float
+
+    @property
+    def best(self) -> float:
+        return self.level1[0][1] if self.level1 else 0.0
 
 
-def _owner(
-    config: RouterConfig, path: CategoryPath, exclude: Collection[str]
-) -> tuple[str | None, CategoryPath]:
-    """The most specific sector owner of ``path`` not in ``exclude``, and the path it owns."""
+def score(config: RouterConfig, subject: str, content: str) -> Scores:
+    """Score the first-level categories and the category path of one appeal."""
+    table = config.keywords
+    automaton = config.automaton
+    counts = Counter(map(_second, automaton.iter(encode(content))))
+    in_subject = set(map(_second, automaton.iter(encode(subject))))
+    infos = {table[i].word: table[i] for i in counts.keys() | in_subject}
+    cap, sw = config.repeat_cap, config.subject_weight
+    words: dict[str, float] = {}
+    level1: dict[str, float] = {}
+    for index in counts.keys() | in_subject:
+        info = table[index]
+        if not info.shares:
+            continue
+        n = min(counts.get(index, 0), cap) + (sw if index in in_subject else 0.0)
+        words[info.word] = n
+        for first, share in info.shares:
+            level1[first] = level1.get(first, 0.0) + n * share
+    if not level1:
+        return Scores((), (), words, infos, 0.0)
+    ranked = tuple(sorted(level1.items(), key=lambda kv: (-kv[1], kv[0])))
+    best_first = ranked[0][0]
+    paths: dict[CategoryPath, float] = {}
+    for word, n in words.items():
+        info = infos[word]
+        for path in info.paths:
+            if path[0] == best_first:
+                paths[path] = paths.get(path, 0.0) + n * info.weight
+    path = max(paths.items(), key=lambda ps: (ps[1], len(ps[0]), ps[0]))[0] if paths else (best_first,)
+    total = sum(level1.values())
+    return Scores(ranked, path, words, infos, ranked[0][1] / total)
+
+
+def suggest_urgency(infos: dict[str, KeywordInfo]) -> tuple[Urgency | None, tuple[str, ...]]:
+    """The most urgent grade the words suggest, and those words."""
+    order = (Urgency.emergency, Urgency.urgent_utility, Urgency.complex, Urgency.consultation)
+    found = [(order.index(i.urgency), w) for w, i in infos.items() if i.urgency in order]
+    if not found:
+        return None, ()
+    rank = min(r for r, _ in found)
+    return order[rank], tuple(sorted(w for r, w in found if r == rank))
+
+
+def _effective(config: RouterConfig, unit: Unit) -> Unit:
+    """By default a level-3 owner's level-2 parent gets the appeal (it may pass it down)."""
+    if unit.level == 3 and unit.parent is not None:
+        return config.network.units[unit.parent]
+    return unit
+
+
+def sector_owner(
+    config: RouterConfig, path: CategoryPath, exclude: Collection[str], place: Place | None = None
+) -> tuple[Unit | None, CategoryPath, Unit | None]:
+    """The unit for ``path``: (unit, the path it owns, the level-3 owner it may pass the appeal to)."""
+    lineage = config.gazetteer.lineage(place.area) if place is not None else ()
     for depth in range(len(path), 0, -1):
-        owners = [u for u in config.owners.get(path[:depth], ()) if u not in exclude]
-        if owners:
-            owners.sort(key=lambda u: (config.network.units[u].level, u))
-            return owners[0], path[:depth]
-    return None, ()
+        found: list[tuple[int, int, str, Unit, Unit]] = []
+        for unit_id in config.owners.get(path[:depth], ()):
+            owner = config.network.units[unit_id]
+            if owner.areas and not any(a in lineage for a in owner.areas):
+                continue  # serves another part of the city
+            unit = _effective(config, owner)
+            if unit.id in exclude:
+                continue
+            found.append((0 if owner.areas else 1, unit.level, unit.id, unit, owner))
+        if found:
+            found.sort(key=lambda f: f[:3])
+            _, _, _, unit, owner = found[0]
+            return unit, path[:depth], (owner if owner is not unit else None)
+    return None, (), None
+
+
+def territorial_unit(
+    config: RouterConfig, level: int, place: Place | None, exclude: Collection[str]
+) -> Unit | None:
+    """The territorial unit of ``level`` (3 falls back to 2) covering the place, not excluded."""
+    if place is None:
+        return None
+    lineage = config.gazetteer.lineage(place.area)
+    for want in range(level, 1, -1):
+        for area in lineage:
+            for unit_id in config.territory.get(area, ()):
+                unit = config.network.units[unit_id]
+                if unit.level == want and unit_id not in exclude:
+                    return unit
+    return None
+
+
+def _apply(
+    config: RouterConfig, rule: Rule, path: CategoryPath, place: Place | None, exclude: Collection[str]
+) -> tuple[Unit | None, str]:
+    target = rule.spec.target
+    if target.unit is not None:
+        named = config.network.units[target.unit]
+        return (None if named.id in exclude else named), "the rule names it"
+    if target.territorial is not None:
+        local = territorial_unit(config, target.territorial, place, exclude)
+        return local, f"it covers {'/'.join(config.gazetteer.path_names(place.area)) if place else '-'}"
+    unit, owned, _ = sector_owner(config, path, exclude, place)
+    return unit, f"it is responsible for {'/'.join(owned)}"
 
 
 def route(
@@ -39,81 +155,98 @@ def route(
     subject: str,
     content: str,
     exclude: Collection[str] = (),
+    address: str | None = None,
+    channel: str | None = None,
+    appeal_type: AppealType | None = None,
+    urgency: Urgency | None = None,
+    at: datetime | None = None,
 ) -> Decision:
-    """Score every taxonomy path by the keywords found (a word in the subject counts double), pick the
-    best first-level category, then its best deeper path, then that path's owner."""
-    in_subject = _scan(config, subject)
-    in_content = _scan(config, content)
-    scores: dict[CategoryPath, float] = defaultdict(float)
-    urgency_hits: dict[Urgency, list[str]] = defaultdict(list)
-    for word in set(in_subject) | set(in_content):
-        weight = (SUBJECT_WEIGHT if word in in_subject else 0.0) + (1.0 if word in in_content else 0)
-        for kind, value in in_subject.get(word) or in_content[word]:
-            if kind == "category":
-                assert isinstance(value, tuple)
-                scores[value] += weight
-            else:
-                assert isinstance(value, Urgency)
-                urgency_hits[value].append(word)
-    urgency = next((g for g in _URGENCY_ORDER if urgency_hits.get(g)), None)
-
-    level1: dict[str, float] = defaultdict(float)
-    for path, score in scores.items():
-        level1[path[0]] += score
-    total = sum(level1.values())
-    if not level1:
-        return Decision(
-            unit=None,
-            confidence=0.0,
-            urgency=urgency,
-            explanation="no keyword of any category was found: manual dispatch",
-        )
-    ranked = sorted(level1.items(), key=lambda kv: (-kv[1], kv[0]))
-    best_first, best_score = ranked[0]
-    within = [(p, s) for p, s in scores.items() if p[0] == best_first]
-    path = max(within, key=lambda ps: (ps[1], len(ps[0]), ps[0]))[0]
-    if len(path) > 1 and scores.get(path, 0) < scores.get(path[:1], 0):
-        path = path[:1]
-    matched = tuple(sorted(w for w in set(in_subject) | set(in_content)))
-    confidence = best_score / total
-    candidates = tuple(
-        Candidate(unit=_owner(config, (first,), exclude)[0], category=(first,), score=score)
-        for first, score in ranked[:3]
+    """Decide the unit of one appeal, with its category path, urgency grade, place and explanation.
+    ``exclude`` holds every unit that returned the appeal; ``at`` (timezone-aware) is when it arrived."""
+    s = score(config, subject, content)
+    grade, grade_words = suggest_urgency(s.infos)
+    gazetteer = config.gazetteer
+    place = gazetteer.choose(gazetteer.find(address), "address") if address else None
+    if place is None:
+        place = gazetteer.choose({w: i.areas for w, i in s.infos.items() if i.areas}, "text")
+    facts = Facts(
+        category=s.path,
+        words=frozenset(s.infos),
+        area_lineage=config.gazetteer.lineage(place.area) if place is not None else (),
+        channel=channel,
+        appeal_type=appeal_type,
+        urgency=grade or urgency,
+        at=at,
     )
-    unit, owned = _owner(config, path, exclude)
-    words = "、".join(
-        w
-        for w in matched
-        if any(
-            k == "category" and isinstance(v, tuple) and v[0] == best_first
-            for k, v in (in_subject.get(w) or in_content.get(w) or ())
+    confident = s.best >= config.min_score and s.confidence >= config.min_confidence
+    parts = [_category_words(s)]
+    if place is not None:
+        parts.append(
+            f"place {'/'.join(config.gazetteer.path_names(place.area))} "
+            f"(named {'、'.join(place.names)} in the {place.source})"
         )
-    )
-    if unit is None or best_score < config.min_score or confidence < config.min_confidence:
-        reason = (
-            "every responsible unit has returned it"
-            if unit is None
-            else f"confidence {confidence:.2f} is too low"
-        )
-        return Decision(
-            unit=None,
-            category=path,
-            confidence=round(confidence, 3),
-            urgency=urgency,
-            matched=matched,
-            candidates=candidates,
-            explanation=f"category {'/'.join(path)} by the words {words}; {reason}: manual dispatch",
-        )
+    if grade is not None:
+        parts.append(f"urgency {grade} by the words {'、'.join(grade_words)}")
+    unit: Unit | None = None
+    rule_id: str | None = None
+    for rule in config.rules_for.get(s.path[0] if s.path else "", config.rules):
+        if (confident or rule.keyword_only) and rule.matches(facts, config.offset):
+            unit, why = _apply(config, rule, s.path, place, exclude)
+            if unit is not None:
+                rule_id = rule.id
+                grade = grade or rule.spec.urgency
+                parts.append(
+                    f"rule {rule.id} (priority {rule.priority}: {rule.describe()}) chose {unit.name}: {why}"
+                )
+                break
+    if unit is None and confident:
+        unit, owned, below = sector_owner(config, s.path, exclude, place)
+        if unit is not None:
+            rule_id = f"sector:{'/'.join(owned)}"
+            more = f"; it may pass it to {below.name}" if below is not None else ""
+            parts.append(f"{unit.name} is responsible for {'/'.join(owned)}{more}")
+    if unit is None:
+        if not s.level1:
+            reason = "no word of any category was found"
+        elif not confident:
+            reason = f"confidence {s.confidence:.2f} or score {s.best:g} is too low"
+        else:
+            reason = "every responsible unit has returned it"
+        parts.append(f"{reason}: manual dispatch")
     return Decision(
-        unit=unit,
-        category=path,
-        rule=f"sector:{'/'.join(owned)}",
-        confidence=round(confidence, 3),
-        urgency=urgency,
-        matched=matched,
-        candidates=candidates,
-        explanation=(
-            f"category {'/'.join(path)} by the words {words}; "
-            f"{config.network.units[unit].name} is responsible for {'/'.join(owned)}"
-        ),
+        unit=unit.id if unit is not None else None,
+        category=s.path,
+        rule=rule_id,
+        confidence=round(s.confidence, 3),
+        urgency=grade,
+        matched=tuple(sorted(s.words)),
+        explanation="; ".join(parts),
+        candidates=_candidates(config, s, exclude),
+        area=place.area if place is not None else None,
+        place=config.gazetteer.path_names(place.area) if place is not None else (),
     )
+
+
+def _category_words(s: Scores) -> str:
+    if not s.level1:
+        return "no category word found"
+    first = s.path[0]
+    mine = sorted(
+        ((w, n) for w, n in s.words.items() if any(f == first for f, _ in s.infos[w].shares)),
+        key=lambda wn: (-wn[1] * s.infos[wn[0]].weight, wn[0]),
+    )
+    words = "、".join(f"{w}({n:g}×{s.infos[w].weight:g})" for w, n in mine[:8])
+    return (
+        f"category {'/'.join(s.path)} (score {s.best:g}, confidence {s.confidence:.2f}) by the words {words}"
+    )
+
+
+def _candidates(config: RouterConfig, s: Scores, exclude: Collection[str]) -> tuple[Candidate, ...]:
+    out = []
+    for first, value in s.level1[:3]:
+        unit_id = config.first_owners.get(first)
+        if exclude:
+            unit, _, _ = sector_owner(config, (first,), exclude)
+            unit_id = unit.id if unit is not None else None
+        out.append(Candidate(unit=unit_id, category=(first,), score=round(value, 3)))
+    return tuple(out)
