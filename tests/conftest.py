@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import redis.asyncio as aioredis
@@ -23,6 +23,7 @@ from gateway.registry import Registry, load_kinds
 from gateway.runtime import Runtime
 from gateway.store import EmbeddedRedis, Keys
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
 OPERATOR_TOKEN = "test-operator-token"
@@ -88,18 +89,20 @@ class UnitReceiver:
 
     url: str = ""
     received: list[Received] = field(default_factory=list)
-    statuses: dict[str, list[int]] = field(default_factory=dict)  # unit -> statuses to answer first
+    # unit -> answers to give first: a status, or (status, headers)
+    statuses: dict[str, list[int | tuple[int, dict[str, str]]]] = field(default_factory=dict)
     arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def handle(self, request: web.Request) -> web.Response:
         unit = request.match_info["unit"]
         body = await request.read()
         planned = self.statuses.get(unit)
-        status = planned.pop(0) if planned else 204
+        answer = planned.pop(0) if planned else 204
+        status, headers = answer if isinstance(answer, tuple) else (answer, {})
         async with self.arrived:
             self.received.append(Received(unit, dict(request.headers), body))
             self.arrived.notify_all()
-        return web.Response(status=status)
+        return web.Response(status=status, headers=headers)
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
         async with self.arrived:
@@ -146,14 +149,23 @@ class Gateway:
         return (await response.json())[0]["service_request_id"]
 
     async def wait_state(self, appeal_no: str, *states: str, timeout: float = 5.0) -> Any:
-        async def poll() -> Any:
-            while True:
-                record = await self.runtime.appeals.get(appeal_no)
-                if record is not None and record.state.value in states:
-                    return record
-                await asyncio.sleep(0.02)
+        async def reached() -> Any:
+            record = await self.runtime.appeals.get(appeal_no)
+            return record if record is not None and record.state.value in states else None
 
-        return await asyncio.wait_for(poll(), timeout)
+        return await eventually(reached, timeout)
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], timeout: float = 5.0) -> T:
+    """Wait until ``probe()`` returns something truthy (state kept in Redis cannot be awaited
+    directly); fails with TimeoutError after ``timeout`` seconds."""
+
+    async def poll() -> T:
+        while not (result := await probe()):
+            await asyncio.sleep(0.02)
+        return result
+
+    return await asyncio.wait_for(poll(), timeout)
 
 
 async def start_gateway(
