@@ -71,6 +71,7 @@ class DispatchWorker:
         self.log = structlog.get_logger("dispatch")
         self._dispatch = redis.register_script(_DISPATCH)
         self.running = False
+        self.stopping = False
 
     async def ensure_group(self) -> None:
         try:
@@ -84,7 +85,7 @@ class DispatchWorker:
         self.running = True
         loop = asyncio.get_running_loop()
         next_claim = 0.0
-        while True:
+        while not self.stopping:
             try:
                 if loop.time() >= next_claim:
                     await self._reclaim()
@@ -95,12 +96,11 @@ class DispatchWorker:
                 for _stream, entries in batches or []:
                     for entry_id, fields in entries:
                         await self._handle(entry_id, fields)
-            except asyncio.CancelledError:
-                self.running = False
-                raise
             except (RedisError, OSError) as e:
                 self.log.warning("dispatch.redis_error", error=str(e))
                 await asyncio.sleep(1)  # back off while Redis is away, then read again
+
+        self.running = False
 
     async def _reclaim(self) -> None:
         idle = int(self.settings.claim_idle_seconds * 1000)

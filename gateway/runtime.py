@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +20,8 @@ from gateway.dispatch import DispatchWorker
 from gateway.registry import Registry
 from gateway.store import Keys
 from normalizer import SHANGHAI
+
+STOP_TIMEOUT = 5.0  # the dispatcher's blocking read returns within 1 s
 
 
 def shanghai_now() -> datetime:
@@ -94,11 +95,12 @@ class Runtime:
         return bool(self._tasks) and all(not t.done() for t in self._tasks)
 
     async def stop(self) -> None:
+        # A flag as well as a cancel: a cancel that lands as a blocking read times out can be lost.
+        self.dispatcher.stopping = self.deliverer.stopping = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT)
         self._tasks.clear()
         for adapter in self.adapters.values():
             await adapter.aclose()

@@ -191,12 +191,7 @@ async def gateway(
 ) -> AsyncIterator[Gateway]:
     gw = await start_gateway(config, redis, keys, registry, receiver)
     yield gw
-    try:
-        await asyncio.wait_for(gw.client.close(), 10)
-    except TimeoutError:
-        for t in asyncio.all_tasks():
-            t.print_stack(limit=8)
-        raise
+    await gw.client.close()
 
 
 class FakeClock:

@@ -58,6 +58,7 @@ class DeliveryWorker:
         self._concurrency = concurrency
         self._tasks: set[asyncio.Task[None]] = set()
         self.running = False
+        self.stopping = False
 
     async def run(self) -> None:
         d = self.settings.delivery
@@ -66,7 +67,7 @@ class DeliveryWorker:
         async with aiohttp.ClientSession(timeout=timeout) as session:
             self.running = True
             try:
-                while True:
+                while not self.stopping:
                     try:
                         free = self._concurrency - len(self._tasks)
                         ids = (
@@ -82,7 +83,8 @@ class DeliveryWorker:
                     if not ids:
                         self.wake.clear()
                         with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self.wake.wait(), IDLE_POLL)
+                            async with asyncio.timeout(IDLE_POLL):
+                                await self.wake.wait()
             finally:
                 self.running = False
                 for task in self._tasks:
