@@ -5,7 +5,8 @@ settings). The gateway makes one adapter instance per enabled channel.
 
 Life of an adapter:
 
-1. ``__init__(channel_id, settings, context)`` only keeps its arguments: no I/O.
+1. ``__init__(channel_id, settings, context)`` only keeps its arguments: no I/O. State an adapter
+   must keep across restarts (an IMAP cursor, a cached token) goes to Redis under ``state_key()``.
 2. ``check()`` answers whether its credentials and peers work, as a :class:`CheckResult`; a bad
    credential is a result, not an exception.
 3. ``start()`` begins work (a poller starts polling); ``aclose()`` stops it. Both are idempotent.
@@ -38,7 +39,10 @@ from pydantic import BaseModel
 from normalizer.schema import Appeal, AppealDraft
 
 if TYPE_CHECKING:
+    import redis.asyncio as aioredis
     import structlog
+
+    from gateway.store import Keys
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,10 @@ class InboundMessage:
     raw: bytes
     content_type: str
     draft: AppealDraft
+    thread: str | None = None
+    """Messages of one thread (a sender) arriving within ``hold_seconds`` of each other become one
+    appeal: the first gets the appeal number, the rest are merged into it before it is routed."""
+    hold_seconds: float = 0.0
 
     @property
     def external_id(self) -> str:
@@ -70,6 +78,7 @@ class InboundMessage:
 class Receipt:
     appeal_no: str
     duplicate: bool
+    merged: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,7 +93,13 @@ class AppealStatus:
 
 
 class Intake(Protocol):
-    async def submit(self, message: InboundMessage) -> Receipt: ...
+    async def submit(self, message: InboundMessage) -> Receipt:
+        """Store a message as an appeal (or merge it into its thread's held appeal)."""
+        ...
+
+    async def add_to(self, appeal_no: str, message: InboundMessage) -> Receipt:
+        """Record a citizen's follow-up (a reply to our acknowledgement) on an existing appeal."""
+        ...
 
     async def status(self, appeal_no: str) -> AppealStatus | None: ...
 
@@ -97,6 +112,9 @@ class AdapterContext:
     clock: Callable[[], datetime]
     log: structlog.stdlib.BoundLogger
     max_body_bytes: int
+    redis: aioredis.Redis
+    """For an adapter's own state (cursors, tokens, pending fragments): use ``state_key``."""
+    keys: Keys
 
 
 @dataclass(frozen=True)
@@ -137,6 +155,10 @@ class Adapter(ABC, Generic[S]):
         self.settings = settings
         self.context = context
         self.log = context.log.bind(channel=channel_id, kind=self.kind)
+
+    def state_key(self, *parts: str) -> str:
+        """A Redis key of this channel's own state: ``hl:adapter:<channel id>:<parts>``."""
+        return self.context.keys.k("adapter", self.channel_id, *parts)
 
     def routes(self) -> Sequence[Route]:
         """Routes under ``/channels/{channel_id}`` (webhook kinds)."""

@@ -26,7 +26,7 @@ from adapters.base import AppealStatus, InboundMessage, Receipt
 from gateway.errors import BadRequest, NotFound, StorageUnavailable
 from gateway.lifecycle import State
 from gateway.store import Keys, decode_hash, text
-from normalizer import Appeal, RawRef, appeal_day, format_appeal_no, normalize
+from normalizer import Appeal, RawRef, appeal_day, format_appeal_no, merge, normalize
 from router.network import Network
 
 _STORE = """
@@ -34,11 +34,54 @@ local existing = redis.call('GET', KEYS[1])
 if existing then return {existing, 1} end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], 'appeal', ARGV[2], 'state', 'accepted', 'unit', '',
-           'channel', ARGV[5], 'updated_at', ARGV[6])
+           'channel', ARGV[5], 'updated_at', ARGV[6], 'version', 1)
 redis.call('RPUSH', KEYS[3], ARGV[4])
 redis.call('SET', KEYS[4], ARGV[3])
-redis.call('XADD', KEYS[5], '*', 'appeal_no', ARGV[1])
+if ARGV[7] == '' then
+  redis.call('XADD', KEYS[5], '*', 'appeal_no', ARGV[1])
+else
+  redis.call('ZADD', KEYS[6], ARGV[7], ARGV[1])
+  redis.call('SET', KEYS[7], ARGV[1], 'PX', ARGV[8])
+  redis.call('HSET', KEYS[2], 'thread_key', KEYS[7])
+end
 return {ARGV[1], 0}
+"""
+
+_MERGE = """
+local existing = redis.call('GET', KEYS[1])
+if existing then return {existing, 1} end
+if not redis.call('ZSCORE', KEYS[5], ARGV[1]) then return {'', 2} end
+if redis.call('HGET', KEYS[2], 'version') ~= ARGV[2] then return {'', 3} end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], 'appeal', ARGV[3], 'updated_at', ARGV[8])
+redis.call('HINCRBY', KEYS[2], 'version', 1)
+redis.call('RPUSH', KEYS[3], ARGV[4])
+redis.call('RPUSH', KEYS[4], ARGV[5])
+redis.call('ZADD', KEYS[5], 'GT', ARGV[6], ARGV[1])
+redis.call('SET', KEYS[6], ARGV[1], 'PX', ARGV[7])
+return {ARGV[1], 0}
+"""
+
+_ADD = """
+local existing = redis.call('GET', KEYS[1])
+if existing then return {existing, 1} end
+if redis.call('EXISTS', KEYS[2]) == 0 then return {'', 2} end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], 'updated_at', ARGV[4])
+redis.call('RPUSH', KEYS[3], ARGV[2])
+redis.call('RPUSH', KEYS[4], ARGV[3])
+return {ARGV[1], 0}
+"""
+
+_RELEASE = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, no in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], no)
+  local thread = redis.call('HGET', ARGV[3] .. no, 'thread_key')
+  if thread and redis.call('GET', thread) == no then redis.call('DEL', thread) end
+  redis.call('XADD', KEYS[2], '*', 'appeal_no', no)
+end
+return #ids
 """
 
 _TRANSITION = """
@@ -107,60 +150,155 @@ class Appeals:
         self.network = network
         self.clock = clock
         self._store = redis.register_script(_STORE)
+        self._merge = redis.register_script(_MERGE)
+        self._add = redis.register_script(_ADD)
+        self._release = redis.register_script(_RELEASE)
         self._transition = redis.register_script(_TRANSITION)
 
     async def submit(self, message: InboundMessage) -> Receipt:
         """Store the message as an appeal, once per (channel, external id). Returns only after the
-        appeal, its raw payload and its intake entry are written."""
+        appeal, its raw payload and its intake entry are written. A message with a ``thread`` and
+        ``hold_seconds`` joins the thread's held appeal if there is one, else starts one that is
+        routed once the thread has been quiet for ``hold_seconds``."""
         dedup = self.keys.dedup(message.channel_id, message.external_id)
         try:
             existing = await self.redis.get(dedup)
             if existing is not None:
                 return Receipt(text(existing), duplicate=True)
+            if message.thread and message.hold_seconds > 0:
+                merged = await self._merge_into_thread(message, dedup)
+                if merged is not None:
+                    return merged
+            return await self._store_new(message, dedup)
+        except RedisError as e:
+            raise StorageUnavailable("the appeal store is unavailable; nothing was accepted") from e
+
+    async def _store_new(self, message: InboundMessage, dedup: str) -> Receipt:
+        now = self.clock()
+        day = appeal_day(now)
+        appeal_no = format_appeal_no(self.prefix, day, int(await self.redis.incr(self.keys.seq(day))))
+        raw = RawRef(
+            key=self.keys.raw(appeal_no),
+            sha256=hashlib.sha256(message.raw).hexdigest(),
+            content_type=message.content_type,
+            size=len(message.raw),
+        )
+        try:
+            appeal = normalize(
+                message.draft,
+                appeal_no=appeal_no,
+                channel_id=message.channel_id,
+                channel_kind=self.channel_kinds[message.channel_id],
+                received_at=now,
+                raw=raw,
+            )
+        except (ValidationError, ValueError) as e:
+            raise BadRequest(f"the message does not make a valid appeal: {e}") from e
+        event = history_event("accepted", f"channel:{message.channel_id}", now, state=State.accepted.value)
+        held = message.thread is not None and message.hold_seconds > 0
+        thread_key = self.keys.thread(message.channel_id, message.thread or "-")
+        stored_no, duplicate = await self._store(
+            keys=[
+                dedup,
+                self.keys.appeal(appeal_no),
+                self.keys.history(appeal_no),
+                raw.key,
+                self.keys.intake_stream,
+                self.keys.held,
+                thread_key,
+            ],
+            args=[
+                appeal_no,
+                appeal.model_dump_json(),
+                message.raw,
+                event,
+                message.channel_id,
+                now.isoformat(),
+                now.timestamp() + message.hold_seconds if held else "",
+                int(message.hold_seconds * 1000),
+            ],
+        )
+        return Receipt(text(stored_no), duplicate=bool(duplicate))
+
+    async def _merge_into_thread(self, message: InboundMessage, dedup: str) -> Receipt | None:
+        """Merge into the thread's held appeal; None when there is none (start a new one)."""
+        assert message.thread is not None
+        thread_key = self.keys.thread(message.channel_id, message.thread)
+        for _ in range(5):  # optimistic: retry when another fragment merged first
+            current = await self.redis.get(thread_key)
+            if current is None:
+                return None
+            appeal_no = text(current)
+            data = decode_hash(await self.redis.hgetall(self.keys.appeal(appeal_no)))
+            if not data or data.get("state") != State.accepted.value:
+                return None
             now = self.clock()
-            day = appeal_day(now)
-            appeal_no = format_appeal_no(self.prefix, day, int(await self.redis.incr(self.keys.seq(day))))
-            raw = RawRef(
-                key=self.keys.raw(appeal_no),
-                sha256=hashlib.sha256(message.raw).hexdigest(),
-                content_type=message.content_type,
-                size=len(message.raw),
-            )
-            try:
-                appeal = normalize(
-                    message.draft,
-                    appeal_no=appeal_no,
-                    channel_id=message.channel_id,
-                    channel_kind=self.channel_kinds[message.channel_id],
-                    received_at=now,
-                    raw=raw,
-                )
-            except (ValidationError, ValueError) as e:
-                raise BadRequest(f"the message does not make a valid appeal: {e}") from e
+            appeal = merge(Appeal.model_validate_json(data["appeal"]), message.draft)
             event = history_event(
-                "accepted", f"channel:{message.channel_id}", now, state=State.accepted.value
+                "merged", f"channel:{message.channel_id}", now, external_id=message.external_id
             )
-            stored_no, duplicate = await self._store(
+            result, code = await self._merge(
                 keys=[
                     dedup,
                     self.keys.appeal(appeal_no),
                     self.keys.history(appeal_no),
-                    raw.key,
-                    self.keys.intake_stream,
+                    self.keys.raw_more(appeal_no),
+                    self.keys.held,
+                    thread_key,
                 ],
                 args=[
                     appeal_no,
+                    data.get("version", "1"),
                     appeal.model_dump_json(),
-                    message.raw,
                     event,
-                    message.channel_id,
+                    message.raw,
+                    now.timestamp() + message.hold_seconds,
+                    int(message.hold_seconds * 1000),
                     now.isoformat(),
                 ],
             )
+            if code == 0:
+                return Receipt(appeal_no, duplicate=False, merged=True)
+            if code == 1:
+                return Receipt(text(result), duplicate=True)
+            if code == 2:
+                return None  # released meanwhile: this message starts a new appeal
+        raise StorageUnavailable("the thread is too busy; try again")
+
+    async def add_to(self, appeal_no: str, message: InboundMessage) -> Receipt:
+        """A citizen's follow-up on an existing appeal: kept in its history (and raw payloads)."""
+        dedup = self.keys.dedup(message.channel_id, message.external_id)
+        now = self.clock()
+        draft = message.draft
+        event = history_event(
+            "citizen_added",
+            f"channel:{message.channel_id}",
+            now,
+            content=draft.content,
+            attachments=[a.model_dump(mode="json") for a in draft.attachments],
+        )
+        try:
+            result, code = await self._add(
+                keys=[
+                    dedup,
+                    self.keys.appeal(appeal_no),
+                    self.keys.history(appeal_no),
+                    self.keys.raw_more(appeal_no),
+                ],
+                args=[appeal_no, event, message.raw, now.isoformat()],
+            )
         except RedisError as e:
             raise StorageUnavailable("the appeal store is unavailable; nothing was accepted") from e
-        no = stored_no.decode() if isinstance(stored_no, bytes) else str(stored_no)
-        return Receipt(no, duplicate=bool(duplicate))
+        if code == 2:
+            raise NotFound(f"no appeal {appeal_no}")
+        return Receipt(text(result), duplicate=code == 1)
+
+    async def release_held(self, now: float, limit: int = 100) -> int:
+        """Send held appeals whose thread has gone quiet to routing."""
+        released = await self._release(
+            keys=[self.keys.held, self.keys.intake_stream], args=[now, limit, self.keys.appeal("")]
+        )
+        return int(released)
 
     async def get(self, appeal_no: str) -> AppealRecord | None:
         try:

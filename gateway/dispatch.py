@@ -27,6 +27,7 @@ from gateway.store import Keys
 from router import Decision, RouterConfig, route
 
 GROUP = "router"
+BLOCK_MS = 250  # also how often held appeals are looked at
 
 _DISPATCH = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'accepted' then return 0 end
@@ -90,8 +91,9 @@ class DispatchWorker:
                 if loop.time() >= next_claim:
                     await self._reclaim()
                     next_claim = loop.time() + self.settings.claim_idle_seconds / 2
+                await self.appeals.release_held(self.clock().timestamp())
                 batches: Any = await self.redis.xreadgroup(
-                    GROUP, self.consumer, {self.keys.intake_stream: ">"}, count=32, block=1000
+                    GROUP, self.consumer, {self.keys.intake_stream: ">"}, count=32, block=BLOCK_MS
                 )
                 for _stream, entries in batches or []:
                     for entry_id, fields in entries:

@@ -77,6 +77,8 @@ class Runtime:
             clock=self.clock,
             log=structlog.get_logger("adapter"),
             max_body_bytes=config.gateway.intake.max_body_bytes,
+            redis=self.redis,
+            keys=self.keys,
         )
         for channel in config.channels:
             if channel.enabled and channel.settings is not None:

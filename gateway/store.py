@@ -58,6 +58,18 @@ class Keys:
     def raw(self, appeal_no: str) -> str:
         return self.k("raw", appeal_no)
 
+    def raw_more(self, appeal_no: str) -> str:
+        """List of the raw payloads of messages merged or added later."""
+        return self.k("raw", appeal_no, "more")
+
+    def thread(self, channel_id: str, thread: str) -> str:
+        return self.k("thread", channel_id, thread)
+
+    @property
+    def held(self) -> str:
+        """Sorted set: appeals held for more of their thread -> when they are released."""
+        return self.k("held")
+
     @property
     def manual_queue(self) -> str:
         return self.k("manual")

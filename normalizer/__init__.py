@@ -1,6 +1,7 @@
 """The appeal schema and normalization. Pure: values in, values out."""
 
 from normalizer.appeal_no import SHANGHAI, appeal_day, format_appeal_no
+from normalizer.merge import merge
 from normalizer.normalize import clean_text, infer_appeal_type, normalize
 from normalizer.phone import mask_phone, normalize_phone
 from normalizer.schema import (
@@ -45,6 +46,7 @@ __all__ = [
     "format_appeal_no",
     "infer_appeal_type",
     "mask_phone",
+    "merge",
     "normalize",
     "normalize_phone",
 ]

@@ -7,11 +7,13 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
+import pytest
 import redis.asyncio as aioredis
 
 from adapters.base import InboundMessage
 from gateway.config import Config
 from gateway.dispatch import GROUP
+from gateway.errors import NotFound
 from gateway.registry import Registry
 from gateway.store import EmbeddedRedis, Keys
 from normalizer import AppealDraft, Citizen
@@ -116,3 +118,60 @@ async def test_embedded_store_keeps_appeals_across_a_restart(
     finally:
         await client.aclose()
         embedded.close()
+
+
+async def test_a_thread_within_its_hold_becomes_one_appeal_routed_when_quiet(
+    config: Config, redis: aioredis.Redis, keys: Keys, registry: Registry, receiver: UnitReceiver
+) -> None:
+    from datetime import datetime
+
+    from normalizer import SHANGHAI, Attachment, AttachmentKind
+    from tests.conftest import FakeClock
+
+    clock = FakeClock(datetime.now(SHANGHAI))
+    gw = await start_gateway(config, redis, keys, registry, receiver, clock=clock)
+    try:
+
+        def part(n: int, text: str, **more: object) -> InboundMessage:
+            draft = AppealDraft(external_id=f"wx-{n}", content=text, **more)  # type: ignore[arg-type]
+            return InboundMessage(
+                "portal-bengbu", b"{}", "application/json", draft, thread="openid-1", hold_seconds=60
+            )
+
+        first = await gw.runtime.appeals.submit(part(1, "小区燃气管道漏气"))
+        clock.advance(30)
+        photo = Attachment(kind=AttachmentKind.image, url="https://example.cn/p.jpg")
+        second = await gw.runtime.appeals.submit(part(2, "[图片]", attachments=(photo,)))
+        again = await gw.runtime.appeals.submit(part(2, "[图片]", attachments=(photo,)))
+        assert (second.appeal_no, second.merged) == (first.appeal_no, True)
+        assert again.duplicate
+        clock.advance(59)  # the window slid with the second message: still held
+        with pytest.raises(TimeoutError):
+            await gw.wait_state(first.appeal_no, "dispatched", timeout=0.6)
+        clock.advance(2)
+        record = await gw.wait_state(first.appeal_no, "dispatched")
+        assert record.appeal.content == "小区燃气管道漏气\n[图片]"
+        assert record.appeal.attachments == (photo,)
+        later = await gw.runtime.appeals.submit(part(3, "还有一件事，路灯坏了"))
+        assert later.appeal_no != first.appeal_no and not later.merged
+    finally:
+        await gw.client.close()
+
+
+async def test_a_follow_up_is_added_to_the_appeals_history_once(
+    config: Config, redis: aioredis.Redis, keys: Keys, registry: Registry, receiver: UnitReceiver
+) -> None:
+    gw = await start_gateway(config, redis, keys, registry, receiver, workers=False)
+    try:
+        receipt = await gw.runtime.appeals.submit(message())
+        follow = message("m-2", "补充：漏气点在三单元门口")
+        added = await gw.runtime.appeals.add_to(receipt.appeal_no, follow)
+        assert (added.appeal_no, added.duplicate) == (receipt.appeal_no, False)
+        assert (await gw.runtime.appeals.add_to(receipt.appeal_no, follow)).duplicate
+        history = await gw.runtime.appeals.history(receipt.appeal_no)
+        assert [e["type"] for e in history] == ["accepted", "citizen_added"]
+        assert history[1]["content"] == "补充：漏气点在三单元门口"
+        with pytest.raises(NotFound):
+            await gw.runtime.appeals.add_to("BB-20200101-000009", message("m-3"))
+    finally:
+        await gw.client.close()
