@@ -200,6 +200,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo_unit(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from gateway.credentials import CredentialStore
+    from gateway.demo_unit import make_app
+
+    redis, embedded = connect(os.environ.get("REDIS_URL"), _data_dir())
+    store = CredentialStore(redis, Keys(os.environ.get("HOTLINE_REDIS_NAMESPACE", "hl")))
+    app = make_app(store, args.gateway if args.sign else None)
+    print(f"demo unit receiver on http://{args.host}:{args.port}/units/<unit-id>", flush=True)
+    try:
+        web.run_app(app, host=args.host, port=args.port, print=None)
+    finally:
+        if embedded is not None:
+            embedded.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline-gateway", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -228,6 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
     creds.add_argument("unit_id")
     creds.add_argument("--rotate", action="store_true", help="issue new ones (old ones overlap)")
     units.set_defaults(fn=cmd_units)
+
+    demo = sub.add_parser("demo-unit", help="a reference receiver for units' webhooks")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8081)
+    demo.add_argument("--sign", action="store_true", help="sign for every appeal received")
+    demo.add_argument("--gateway", default="http://127.0.0.1:8080", help="the gateway's base URL")
+    demo.set_defaults(fn=cmd_demo_unit)
 
     route = with_config(sub.add_parser("route", help="show where a text would be routed"))
     route.add_argument("text")
