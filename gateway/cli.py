@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import structlog
 
 from gateway import logging as gateway_logging
+from gateway.cli_route import add_parsers
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError
 from gateway.registry import load_kinds
@@ -137,22 +138,6 @@ def cmd_units(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_route(args: argparse.Namespace) -> int:
-    from router import route
-
-    config = _config(args)
-    decision = route(config.router, subject="", content=args.text)
-    if args.json:
-        print(decision.model_dump_json(indent=2))
-        return 0
-    unit = config.network.get(decision.unit) if decision.unit else None
-    print(f"unit:        {unit.name + ' (' + unit.id + ')' if unit else 'manual queue'}")
-    print(f"category:    {'/'.join(decision.category) or '-'}")
-    print(f"confidence:  {decision.confidence:.2f}")
-    print(f"why:         {decision.explanation}")
-    return 0
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -254,10 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--gateway", default="http://127.0.0.1:8080", help="the gateway's base URL")
     demo.set_defaults(fn=cmd_demo_unit)
 
-    route = with_config(sub.add_parser("route", help="show where a text would be routed"))
-    route.add_argument("text")
-    route.add_argument("--json", action="store_true")
-    route.set_defaults(fn=cmd_route)
+    add_parsers(sub, default_config)
     return parser
 
 

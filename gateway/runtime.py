@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from gateway.credentials import CredentialStore
 from gateway.delivery import DeliveryQueue, DeliveryWorker
 from gateway.dispatch import DispatchWorker
 from gateway.registry import Registry
+from gateway.reload import RoutingReloader
 from gateway.store import Keys
 from normalizer import SHANGHAI
 
@@ -35,13 +37,17 @@ class Runtime:
     keys: Keys
     registry: Registry
     clock: Callable[[], datetime] = shanghai_now
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    reload_interval: float = 2.0
     appeals: Appeals = field(init=False)
     credentials: CredentialStore = field(init=False)
     deliveries: DeliveryQueue = field(init=False)
     dispatcher: DispatchWorker = field(init=False)
     deliverer: DeliveryWorker = field(init=False)
     adapters: dict[str, Adapter] = field(init=False, default_factory=dict)  # type: ignore[type-arg]
+    reloader: RoutingReloader = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+    _watch: asyncio.Task[None] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         config = self.config
@@ -54,6 +60,7 @@ class Runtime:
             clock=self.clock,
         )
         self.credentials = CredentialStore(self.redis, self.keys)
+        self.reloader = RoutingReloader(lambda: self.config, self._put_config, self.registry.kinds, self.env)
         self.deliveries = DeliveryQueue(self.redis, self.keys, config.gateway.delivery)
         self.deliverer = DeliveryWorker(
             self.deliveries,
@@ -85,18 +92,24 @@ class Runtime:
                 cls = self.registry.kinds[channel.kind]
                 self.adapters[channel.id] = cls(channel.id, channel.settings, context)
 
+    def _put_config(self, config: Config) -> None:
+        self.config = config
+
     async def start(self, *, workers: bool = True) -> None:
         for adapter in self.adapters.values():
             await adapter.start()
         if workers:
             self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatch"))
             self._tasks.append(asyncio.create_task(self.deliverer.run(), name="delivery"))
+            self._watch = asyncio.create_task(self.reloader.watch(self.reload_interval), name="reload")
 
     @property
     def workers_running(self) -> bool:
         return bool(self._tasks) and all(not t.done() for t in self._tasks)
 
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         # A flag as well as a cancel: a cancel that lands as a blocking read times out can be lost.
         self.dispatcher.stopping = self.deliverer.stopping = True
         for task in self._tasks:

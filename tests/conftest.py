@@ -179,7 +179,7 @@ async def start_gateway(
     workers: bool = True,
 ) -> Gateway:
     kwargs = {"clock": clock} if clock is not None else {}
-    runtime = Runtime(config, redis, keys, registry, **kwargs)
+    runtime = Runtime(config, redis, keys, registry, env=sample_env(receiver.url), **kwargs)
     client = TestClient(TestServer(create_app(runtime, workers=workers), host="127.0.0.1"))
     await client.start_server()
     return Gateway(runtime, client, receiver)

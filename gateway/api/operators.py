@@ -29,3 +29,16 @@ async def get_appeal(request: web.Request) -> web.Response:
     body["appeal"] = record.appeal.model_dump(mode="json")
     body["history"] = await runtime.appeals.history(appeal_no)
     return web.json_response(body)
+
+
+@routes.post("/api/v1/routing/reload")
+async def reload_routing(request: web.Request) -> web.Response:
+    """Re-read the routing configuration now; an invalid one is refused and the old one serves on."""
+    require_operator(request)
+    result = request.app[RUNTIME].reloader.reload()
+    if not result.applied:
+        return web.json_response(
+            {"error": {"code": "config", "message": "configuration refused", "problems": result.problems}},
+            status=422,
+        )
+    return web.json_response({"applied": True})

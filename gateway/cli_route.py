@@ -1,0 +1,180 @@
+"""``hotline-gateway route`` and ``rules suggest``: try the router by hand, over a file of past
+appeals, or against another configuration before deploying it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from gateway.config import Config, load_config
+from gateway.registry import load_kinds
+from normalizer import AppealType
+from router import Decision, Example, route, suggest_keywords, with_keywords
+
+
+def _load(directory: str) -> Config:
+    return load_config(directory, kinds=load_kinds().kinds)
+
+
+def _lines(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    stream: TextIO = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    with stream:
+        for number, line in enumerate(stream, 1):
+            if line.strip():
+                yield number, json.loads(line)
+
+
+def decide(config: Config, item: dict[str, Any]) -> Decision:
+    appeal_type = item.get("appeal_type")
+    return route(
+        config.router,
+        subject=str(item.get("title") or ""),
+        content=str(item.get("text") or ""),
+        address=item.get("address"),
+        channel=item.get("channel"),
+        appeal_type=AppealType(appeal_type) if appeal_type else None,
+    )
+
+
+def decision_json(decision: Decision) -> dict[str, Any]:
+    return {
+        "unit": decision.unit,
+        "category": list(decision.category),
+        "rule": decision.rule,
+        "confidence": decision.confidence,
+        "urgency": decision.urgency.value if decision.urgency else None,
+        "area": decision.area,
+        "explanation": decision.explanation,
+        "candidates": [c.model_dump(mode="json") for c in decision.candidates],
+    }
+
+
+def _print_one(config: Config, decision: Decision) -> None:
+    unit = config.network.get(decision.unit) if decision.unit else None
+    print(f"unit:        {f'{unit.name} ({unit.id})' if unit else 'manual queue (the centre decides)'}")
+    print(f"category:    {'/'.join(decision.category) or '-'}")
+    print(f"rule:        {decision.rule or '-'}")
+    print(f"confidence:  {decision.confidence:.2f}")
+    if decision.urgency:
+        print(f"urgency:     {decision.urgency.value}")
+    if decision.place:
+        print(f"place:       {' / '.join(decision.place)}")
+    print(f"why:         {decision.explanation}")
+    if decision.unit is None and decision.candidates:
+        print(
+            "candidates:  "
+            + "; ".join(
+                f"{c.unit or '-'} ({'/'.join(c.category)}, {c.score:.1f})" for c in decision.candidates
+            )
+        )
+
+
+def cmd_route(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if args.batch is None:
+        if not args.text:
+            print("give a TEXT or --batch FILE", file=sys.stderr)
+            return 2
+        decision = decide(
+            config, {"title": "", "text": args.text, "channel": args.channel, "address": args.address}
+        )
+        if args.json:
+            print(json.dumps(decision_json(decision), ensure_ascii=False, indent=2))
+        else:
+            _print_one(config, decision)
+        return 0
+    if args.compare:
+        return _compare(config, _load(args.compare), args.batch)
+    for _number, item in _lines(args.batch):
+        print(json.dumps(decision_json(decide(config, item)), ensure_ascii=False), flush=False)
+    sys.stdout.flush()
+    return 0
+
+
+def _compare(current: Config, proposed: Config, path: str) -> int:
+    total = 0
+    changes: list[str] = []
+    for number, item in _lines(path):
+        total += 1
+        a, b = decide(current, item), decide(proposed, item)
+        if (a.unit, a.category) != (b.unit, b.category):
+            title = str(item.get("title") or item.get("text") or "")[:30]
+            changes.append(
+                f"  line {number} {title}: {a.unit or 'manual'} ({'/'.join(a.category) or '-'}) -> "
+                f"{b.unit or 'manual'} ({'/'.join(b.category) or '-'})"
+            )
+    print(f"{len(changes)} of {total} decisions change ({len(changes) / max(total, 1):.1%})")
+    print("\n".join(changes))
+    return 0
+
+
+def cmd_rules_suggest(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    history = [
+        Example(str(item.get("title") or ""), str(item.get("text") or ""), str(item["category"]))
+        for _n, item in _lines(args.source)
+        if item.get("category")
+    ]
+    suggestions = suggest_keywords(
+        history, config.router, min_support=args.min_support, min_precision=args.min_precision
+    )
+    print(
+        f"# {len(suggestions)} suggested keywords from {len(history)} past appeals; review each",
+        file=sys.stderr,
+    )
+    for suggestion in suggestions:
+        print(suggestion)
+    if args.write:
+        routing = yaml.safe_load((config.source / "routing.yaml").read_text(encoding="utf-8"))
+        out = Path(args.write)
+        out.write_text(
+            yaml.safe_dump(with_keywords(routing, suggestions), allow_unicode=True, sort_keys=False),
+            encoding="utf-8",
+        )
+        print(f"# written to {out}; try it with `route --batch FILE --compare DIR`", file=sys.stderr)
+    return 0
+
+
+def add_parsers(sub: Any, default_config: str) -> None:
+    route_p = sub.add_parser("route", help="where a text (or a file of them) would be routed, and why")
+    route_p.add_argument("text", nargs="?", help="the appeal's text")
+    route_p.add_argument("--config", default=default_config)
+    route_p.add_argument("--channel", help="the channel id it came by")
+    route_p.add_argument("--address", help="the address the citizen gave")
+    route_p.add_argument("--json", action="store_true")
+    route_p.add_argument(
+        "--batch",
+        metavar="FILE.jsonl",
+        help="lines with title and text (channel, address optional); '-' for stdin",
+    )
+    route_p.add_argument(
+        "--compare",
+        metavar="CONFIG_DIR",
+        help="with --batch: how many decisions another configuration changes",
+    )
+    route_p.set_defaults(fn=cmd_route)
+
+    rules = sub.add_parser("rules", help="routing rules")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    suggest = rules_sub.add_parser("suggest", help="propose keywords from labelled past appeals")
+    suggest.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="FILE.jsonl",
+        help="lines with title, text and category (first-level name)",
+    )
+    suggest.add_argument("--config", default=default_config)
+    suggest.add_argument("--min-support", type=int, default=4)
+    suggest.add_argument("--min-precision", type=float, default=0.8)
+    suggest.add_argument("--write", metavar="ROUTING_YAML", help="write routing.yaml with them added")
+    suggest.set_defaults(fn=cmd_rules_suggest)
+
+
+__all__ = ["add_parsers", "decide", "decision_json"]

@@ -1,0 +1,90 @@
+"""The centre's routing tools: route a file, compare two configurations, suggest keywords, and change
+the routing configuration of a serving gateway without a restart."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from gateway.cli import main
+from gateway.config import load_config
+from gateway.registry import Registry
+from gateway.store import Keys
+from tests.conftest import CONFIG_DIR, OPERATOR_TOKEN, UnitReceiver, sample_env, start_gateway
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+LABELLED = DATA / "messages-labelled.jsonl"
+
+
+def test_batch_writes_one_line_per_input_in_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    batch = tmp_path / "in.jsonl"
+    items = [
+        {"title": "燃气泄漏", "text": "小区燃气泄漏，煤气味很重"},
+        {"title": "", "text": "你好"},
+        {"title": "小孩上学", "text": "孩子入学学位不足，学校不接收", "channel": "portal-bengbu"},
+    ]
+    batch.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items) + "\n", encoding="utf-8")
+    assert main(["route", "--batch", str(batch)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) == 3
+    assert lines[0]["unit"] == "gas-supply" and lines[0]["category"][0] == "城乡建设"
+    assert lines[1]["unit"] is None and len(lines[1]["candidates"]) <= 3
+    assert lines[2]["category"][0] == "教育文体"
+    for line in lines:
+        assert {"unit", "category", "rule", "explanation"} <= set(line)
+
+
+def test_compare_counts_changed_decisions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    proposed = tmp_path / "proposed"
+    shutil.copytree(CONFIG_DIR, proposed)
+    routing = proposed / "routing.yaml"
+    routing.write_text(routing.read_text(encoding="utf-8").replace("- 燃气泄漏", "- 燃气泄露", 1),
+                       encoding="utf-8")
+    batch = tmp_path / "in.jsonl"
+    batch.write_text(json.dumps({"title": "", "text": "我想咨询社保缴费"}, ensure_ascii=False) + "\n",
+                     encoding="utf-8")
+    assert main(["route", "--batch", str(batch), "--compare", str(CONFIG_DIR)]) == 0
+    assert capsys.readouterr().out.startswith("0 of 1 decisions change")
+
+
+@pytest.mark.skipif(not LABELLED.exists(), reason="the shared data set is not beside the project")
+def test_rules_suggest_proposes_explainable_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "routing.yaml"
+    assert main(["rules", "suggest", "--from", str(LABELLED), "--write", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed and all(": " in line and "appeals" in line for line in printed)
+    assert "categories" in out.read_text(encoding="utf-8")
+
+
+async def test_routing_changes_apply_without_restart_and_bad_ones_are_refused(
+    tmp_path: Path, redis: aioredis.Redis, keys: Keys, registry: Registry, receiver: UnitReceiver
+) -> None:
+    directory = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, directory)
+    config = load_config(directory, kinds=registry.kinds, env=sample_env(receiver.url))
+    gw = await start_gateway(config, redis, keys, registry, receiver)
+    headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+    try:
+        routing = directory / "routing.yaml"
+        original = routing.read_text(encoding="utf-8")
+        routing.write_text(original + "\n  bad: [\n", encoding="utf-8")
+        refused = await gw.client.post("/api/v1/routing/reload", headers=headers)
+        assert refused.status == 422
+        assert (await refused.json())["error"]["problems"][0].startswith("routing.yaml")
+        first = await gw.post_appeal(description="小区燃气泄漏，煤气味很重")
+        assert (await gw.wait_state(first, "dispatched")).unit == "gas-supply"  # old one serves on
+
+        changed = original.replace("    target: {unit: gas-supply}\n    urgency: emergency",
+                                   "    target: {unit: emergency-management}\n    urgency: emergency", 1)
+        assert changed != original
+        routing.write_text(changed, encoding="utf-8")
+        applied = await gw.client.post("/api/v1/routing/reload", headers=headers)
+        assert applied.status == 200, await applied.text()
+        second = await gw.post_appeal(description="小区燃气泄漏，煤气味很重，快来人")
+        assert (await gw.wait_state(second, "dispatched")).unit == "emergency-management"
+    finally:
+        await gw.client.close()
