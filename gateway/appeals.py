@@ -91,9 +91,11 @@ if ARGV[4] ~= '' and redis.call('HGET', KEYS[1], 'unit') ~= ARGV[4] then return 
 local ok = false
 for _, s in ipairs(cjson.decode(ARGV[5])) do if s == state then ok = true end end
 if not ok then return {0, state} end
-redis.call('HSET', KEYS[1], 'state', ARGV[1], 'updated_at', ARGV[3])
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], 'state', ARGV[1]) end
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('RPUSH', KEYS[2], ARGV[2])
+if ARGV[6] ~= '' then redis.call('XADD', KEYS[3], '*', 'appeal_no', ARGV[6]) end
 return {1, state}
 """
 
@@ -105,14 +107,27 @@ class AppealRecord:
     unit: str | None
     updated_at: datetime
     decision: dict[str, Any] | None
+    supervisor: str | None = None
+    returned_by: tuple[str, ...] = ()
+    reopened: int = 0
+    extension: dict[str, Any] | None = None
+    deadlines: dict[str, Any] | None = None
+    reply: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
             "appeal_no": self.appeal.appeal_no,
             "state": self.state.value,
             "unit": self.unit,
+            "supervisor": self.supervisor,
             "channel": self.appeal.channel_id,
             "category": list(self.appeal.category),
+            "urgency": self.appeal.urgency.value,
+            "deadlines": self.deadlines,
+            "returned_by": list(self.returned_by),
+            "reopened": self.reopened,
+            "extension": self.extension,
+            "reply": self.reply,
             "updated_at": self.updated_at.isoformat(),
         }
 
@@ -122,6 +137,10 @@ class TransitionResult:
     ok: bool
     previous: State | None
     reason: str = ""
+
+
+def _json(fields: dict[str, str], name: str) -> Any:
+    return json.loads(fields[name]) if fields.get(name) else None
 
 
 def history_event(event_type: str, actor: str, at: datetime, **detail: Any) -> str:
@@ -313,7 +332,13 @@ class Appeals:
             state=State(fields["state"]),
             unit=fields.get("unit") or None,
             updated_at=datetime.fromisoformat(fields["updated_at"]),
-            decision=json.loads(fields["decision"]) if fields.get("decision") else None,
+            decision=_json(fields, "decision"),
+            supervisor=fields.get("supervisor") or None,
+            returned_by=tuple(_json(fields, "returned_by") or ()),
+            reopened=int(fields.get("reopened", 0)),
+            extension=_json(fields, "extension"),
+            deadlines=_json(fields, "deadlines"),
+            reply=_json(fields, "reply"),
         )
 
     async def require(self, appeal_no: str) -> AppealRecord:
@@ -331,34 +356,44 @@ class Appeals:
         appeal_no: str,
         *,
         allowed: frozenset[State],
-        to: State,
+        to: State | None,
         event: str,
         unit: str = "",
         fields: dict[str, str] | None = None,
+        requeue: bool = False,
     ) -> TransitionResult:
-        """Move to ``to`` if the state is one of ``allowed`` (and, given ``unit``, assigned to it);
-        the history event is appended in the same step."""
+        """Move to ``to`` (None: stay) if the state is one of ``allowed`` (and, given ``unit``,
+        assigned to it); the history event is appended, ``fields`` set and (``requeue``) the appeal
+        put back on the intake stream to be routed again, all in one step."""
         flat = [x for kv in (fields or {}).items() for x in kv]
         try:
             code, previous = await self._transition(
-                keys=[self.keys.appeal(appeal_no), self.keys.history(appeal_no)],
+                keys=[self.keys.appeal(appeal_no), self.keys.history(appeal_no), self.keys.intake_stream],
                 args=[
-                    to.value,
+                    to.value if to else "",
                     event,
                     self.clock().isoformat(),
                     unit,
                     json.dumps(sorted(allowed)),
+                    appeal_no if requeue else "",
                     *flat,
                 ],
             )
         except RedisError as e:
             raise StorageUnavailable("the appeal store is unavailable") from e
-        prev = State(previous.decode()) if previous else None
+        prev = State(text(previous)) if previous else None
         if code == -1:
             raise NotFound(f"no appeal {appeal_no}")
         if code == -2:
             return TransitionResult(False, prev, "not assigned to this unit")
         return TransitionResult(code == 1, prev, "" if code == 1 else f"state is {prev}")
+
+    async def record_event(self, appeal_no: str, event: str) -> None:
+        """Append a history event that changes no state (e.g. the citizen was answered)."""
+        try:
+            await self.redis.rpush(self.keys.history(appeal_no), event)
+        except RedisError as e:
+            raise StorageUnavailable("the appeal store is unavailable") from e
 
     async def status(self, appeal_no: str) -> AppealStatus | None:
         record = await self.get(appeal_no)

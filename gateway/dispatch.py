@@ -9,7 +9,6 @@ An entry that fails ``max_attempts`` times goes to the dead-letter stream ``hl:i
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 from collections.abc import Callable
@@ -21,33 +20,17 @@ import structlog
 from redis.exceptions import RedisError, ResponseError
 
 from gateway.appeals import Appeals, history_event
+from gateway.assignments import Assignments
 from gateway.config import IntakeSettings
-from gateway.lifecycle import State
+from gateway.errors import Conflict
+from gateway.lifecycle import MAX_RETURNS, State
 from gateway.store import Keys
+from normalizer import Appeal
 from router import Decision, RouterConfig, route
+from router.network import Network
 
 GROUP = "router"
 BLOCK_MS = 250  # also how often held appeals are looked at
-
-_DISPATCH = """
-if redis.call('HGET', KEYS[1], 'state') ~= 'accepted' then return 0 end
-redis.call('HSET', KEYS[1], 'state', ARGV[1], 'unit', ARGV[5], 'appeal', ARGV[4],
-           'decision', ARGV[6], 'updated_at', ARGV[3])
-redis.call('RPUSH', KEYS[2], ARGV[2])
-if ARGV[1] == 'dispatched' then
-  redis.call('HSET', KEYS[3], 'appeal_no', ARGV[9], 'unit', ARGV[5], 'attempts', 0,
-             'status', 'pending', 'created_at', ARGV[3], 'assignment', ARGV[10])
-  redis.call('ZADD', KEYS[4], ARGV[8], ARGV[7])
-else
-  redis.call('ZADD', KEYS[5], ARGV[8], ARGV[9])
-end
-return 1
-"""
-
-
-def delivery_id_for(appeal_no: str, assignment: int) -> str:
-    """Stable: re-processing an intake entry yields the same id, so nothing goes out twice."""
-    return f"msg_{appeal_no}_{assignment}"
 
 
 class DispatchWorker:
@@ -56,6 +39,7 @@ class DispatchWorker:
         redis: aioredis.Redis,
         keys: Keys,
         appeals: Appeals,
+        assignments: Assignments,
         router: Callable[[], RouterConfig],
         settings: IntakeSettings,
         clock: Callable[[], datetime],
@@ -64,13 +48,13 @@ class DispatchWorker:
         self.redis = redis
         self.keys = keys
         self.appeals = appeals
+        self.assignments = assignments
         self.router = router
         self.settings = settings
         self.clock = clock
         self.on_dispatched = on_dispatched
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         self.log = structlog.get_logger("dispatch")
-        self._dispatch = redis.register_script(_DISPATCH)
         self.running = False
         self.stopping = False
 
@@ -145,6 +129,8 @@ class DispatchWorker:
             await pipe.execute()
 
     async def dispatch(self, appeal_no: str) -> Decision | None:
+        """Route an accepted appeal (new, or returned by a unit) and assign it. Units that returned
+        it are never chosen again; after ``MAX_RETURNS`` returns the centre decides by hand."""
         record = await self.appeals.get(appeal_no)
         if record is None:
             raise LookupError(f"intake entry for a missing appeal {appeal_no}")
@@ -161,6 +147,7 @@ class DispatchWorker:
             appeal_type=appeal.appeal_type,
             urgency=appeal.urgency,
             at=appeal.received_at,
+            exclude=record.returned_by,
         )
         updates: dict[str, Any] = {"category": decision.category}
         if decision.area is not None:
@@ -169,59 +156,71 @@ class DispatchWorker:
             updates["urgency"] = decision.urgency
         appeal = appeal.model_copy(update=updates)
         now = self.clock()
-        state = State.manual if decision.unit is None else State.dispatched
-        delivery_id = delivery_id_for(appeal_no, 1)
-        unit = config.network.get(decision.unit) if decision.unit else None
-        assignment = {
-            "unit": decision.unit,
-            "unit_name": unit.name if unit else None,
-            "level": unit.level if unit else None,
-            "category": list(decision.category),
-            "urgency": appeal.urgency.value,
-            "rule": decision.rule,
-            "explanation": decision.explanation,
-            "assigned_at": now.isoformat(),
-            "delivery_id": delivery_id,
-        }
+        log = self.log.bind(appeal_no=appeal_no, channel=appeal.channel_id)
+        too_many = len(record.returned_by) >= MAX_RETURNS
+        if decision.unit is None or too_many:
+            why = f"returned {len(record.returned_by)} times" if too_many else decision.explanation
+            event = history_event(
+                "manual",
+                "router",
+                now,
+                state=State.manual.value,
+                explanation=why,
+                candidates=[c.model_dump(mode="json") for c in decision.candidates],
+            )
+            await self.assignments.to_manual(
+                appeal_no,
+                allowed={State.accepted},
+                event=event,
+                appeal_json=appeal.model_dump_json(),
+                decision_json=decision.model_dump_json(),
+            )
+            log.info("appeal.manual", reason=why, confidence=decision.confidence)
+            return decision
         event = history_event(
-            state.value,
+            "dispatched",
             "router",
             now,
-            state=state.value,
+            state=State.dispatched.value,
             unit=decision.unit,
             rule=decision.rule,
             explanation=decision.explanation,
         )
-        done = await self._dispatch(
-            keys=[
-                self.keys.appeal(appeal_no),
-                self.keys.history(appeal_no),
-                self.keys.delivery(delivery_id),
-                self.keys.delivery_schedule,
-                self.keys.manual_queue,
-            ],
-            args=[
-                state.value,
-                event,
-                now.isoformat(),
-                appeal.model_dump_json(),
-                decision.unit or "",
-                decision.model_dump_json(),
-                delivery_id,
-                now.timestamp(),
+        try:
+            await self.assignments.assign(
                 appeal_no,
-                json.dumps(assignment, ensure_ascii=False),
-            ],
-        )
-        if done:
-            self.log.info(
-                "appeal.dispatched" if decision.unit else "appeal.manual",
-                appeal_no=appeal_no,
-                channel=appeal.channel_id,
-                unit=decision.unit,
-                rule=decision.rule,
-                confidence=decision.confidence,
+                decision.unit,
+                allowed={State.accepted},
+                event=event,
+                assignment=assignment_of(config.network, decision.unit, appeal, now, decision),
+                appeal_json=appeal.model_dump_json(),
+                decision_json=decision.model_dump_json(),
             )
-            if decision.unit:
-                self.on_dispatched()
+        except Conflict:
+            return None  # another worker got there first
+        log.info("appeal.dispatched", unit=decision.unit, rule=decision.rule, confidence=decision.confidence)
+        self.on_dispatched()
         return decision
+
+
+def assignment_of(
+    network: Network,
+    unit_id: str,
+    appeal: Appeal,
+    at: datetime,
+    decision: Decision | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """What a unit is told about its assignment, beside the appeal itself."""
+    unit = network.get(unit_id)
+    return {
+        "unit": unit_id,
+        "unit_name": unit.name if unit else None,
+        "level": unit.level if unit else None,
+        "category": list(appeal.category),
+        "urgency": appeal.urgency.value,
+        "rule": decision.rule if decision else None,
+        "explanation": decision.explanation if decision else None,
+        "assigned_at": at.isoformat(),
+        **extra,
+    }

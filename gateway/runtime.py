@@ -7,13 +7,15 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
 from aiohttp import web
 
 from adapters.base import Adapter, AdapterContext
-from gateway.appeals import Appeals
+from gateway.appeals import AppealRecord, Appeals
+from gateway.assignments import Assignments
 from gateway.config import Config
 from gateway.credentials import CredentialStore
 from gateway.delivery import DeliveryQueue, DeliveryWorker
@@ -41,6 +43,7 @@ class Runtime:
     reload_interval: float = 2.0
     appeals: Appeals = field(init=False)
     credentials: CredentialStore = field(init=False)
+    assignments: Assignments = field(init=False)
     deliveries: DeliveryQueue = field(init=False)
     dispatcher: DispatchWorker = field(init=False)
     deliverer: DeliveryWorker = field(init=False)
@@ -48,6 +51,7 @@ class Runtime:
     reloader: RoutingReloader = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
     _watch: asyncio.Task[None] | None = field(init=False, default=None)
+    _background: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         config = self.config
@@ -70,10 +74,12 @@ class Runtime:
             config.gateway,
             self.clock,
         )
+        self.assignments = Assignments(self.redis, self.keys, lambda: self.config.network, self.clock)
         self.dispatcher = DispatchWorker(
             self.redis,
             self.keys,
             self.appeals,
+            self.assignments,
             lambda: self.config.router,
             config.gateway.intake,
             self.clock,
@@ -91,6 +97,20 @@ class Runtime:
             if channel.enabled and channel.settings is not None:
                 cls = self.registry.kinds[channel.kind]
                 self.adapters[channel.id] = cls(channel.id, channel.settings, context)
+
+    def answer_citizen(self, appeal_no: str) -> None:
+        """Answer the citizen in the background (the unit's request does not wait for the channel)."""
+        from gateway.answers import answer_citizen
+
+        task = asyncio.create_task(answer_citizen(self, appeal_no), name=f"answer-{appeal_no}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def extend_deadlines(self, record: AppealRecord, days: int) -> dict[str, Any] | None:
+        """The appeal's deadlines with ``days`` working days added to the reply deadline."""
+        if not record.deadlines:
+            return None
+        return None
 
     def _put_config(self, config: Config) -> None:
         self.config = config
@@ -110,6 +130,8 @@ class Runtime:
     async def stop(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
+        if self._background:
+            await asyncio.wait(self._background, timeout=STOP_TIMEOUT)
         # A flag as well as a cancel: a cancel that lands as a blocking read times out can be lost.
         self.dispatcher.stopping = self.deliverer.stopping = True
         for task in self._tasks:

@@ -85,6 +85,10 @@ class Keys:
     def delivery_dead(self) -> str:
         return self.k("delivery", "dead")
 
+    def inbox(self, unit_id: str) -> str:
+        """Sorted set: a pull unit's pending delivery ids -> when they were queued."""
+        return self.k("unit", unit_id, "inbox")
+
     def unit_credentials(self, unit_id: str) -> str:
         return self.k("unit", unit_id, "credentials")
 

@@ -38,6 +38,7 @@ class DeliveryRecord:
     created_at: str
     last_error: str
     assignment: str
+    event_type: str
 
     @classmethod
     def from_hash(cls, delivery_id: str, data: Mapping[Any, Any]) -> DeliveryRecord:
@@ -51,6 +52,7 @@ class DeliveryRecord:
             created_at=f["created_at"],
             last_error=f.get("last_error", ""),
             assignment=f.get("assignment", ""),
+            event_type=f.get("event_type", ""),
         )
 
 

@@ -12,7 +12,8 @@ from cloudevents.core.bindings.http import to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 from standardwebhooks import Webhook
 
-EVENT_ASSIGNED = "cn.gov.12345.appeal.assigned"
+EVENT_ASSIGNED = "cn.gov.12345.appeal.assigned"  # a new assignment (also after passing down)
+EVENT_REOPENED = "cn.gov.12345.appeal.reopened"  # the centre's review sent it back to the unit
 
 
 @dataclass(frozen=True)

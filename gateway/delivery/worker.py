@@ -133,10 +133,11 @@ class DeliveryWorker:
         now: datetime,
     ) -> SendResult:
         assignment = json.loads(record.assignment) if record.assignment else {"unit": record.unit}
+        assignment["delivery_id"] = record.id
         headers, body = build_event(
             delivery_id=record.id,
             source=self.settings.centre.event_source,
-            event_type=EVENT_ASSIGNED,
+            event_type=record.event_type or EVENT_ASSIGNED,
             subject=record.appeal_no,
             time=datetime.fromisoformat(record.created_at),
             data={"appeal": unit_view(appeal), "assignment": assignment},

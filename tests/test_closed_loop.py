@@ -1,0 +1,153 @@
+"""The eight-link loop through the public API: pass down, return, re-route (never back), sign, reply,
+return visit, review, file; out-of-order steps get 409; repeated returns go to the manual queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import OPERATOR_TOKEN, Gateway
+
+LAMP = "小区门口的路灯坏了一个月，晚上很黑，希望尽快修好"
+
+
+class Api:
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    async def unit(self, unit: str, appeal_no: str, body: dict[str, Any]) -> tuple[int, Any]:
+        token = (await self.gw.runtime.credentials.get(unit)).api_token
+        r = await self.gw.client.post(
+            f"/api/v1/units/{unit}/appeals/{appeal_no}/events",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        return r.status, await r.json()
+
+    async def op(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        r = await self.gw.client.request(
+            method, path, json=body, headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+        )
+        return r.status, await r.json()
+
+    async def appeal(self, appeal_no: str) -> Any:
+        return (await self.op("GET", f"/api/v1/appeals/{appeal_no}"))[1]
+
+
+async def test_the_whole_loop_with_a_pass_down_and_a_return(gateway: Gateway) -> None:
+    api = Api(gateway)
+    appeal_no = await gateway.post_appeal(description=LAMP)
+    first = (await gateway.wait_state(appeal_no, "dispatched")).unit
+    assert first == "housing-bureau"
+
+    # level 2 passes it down to its level-3 unit, which receives a delivery of its own
+    assert (await api.unit(first, appeal_no, {"type": "sub_assigned", "unit": "water-supply"}))[0] == 400
+    status, body = await api.unit(first, appeal_no, {"type": "sub_assigned", "unit": "property-management"})
+    assert (status, body["unit"]) == (200, "property-management")
+    deliveries = await gateway.receiver.wait_for(2)
+    assert deliveries[1].unit == "property-management"
+    assert deliveries[1].headers["webhook-id"] != deliveries[0].headers["webhook-id"]
+    # the parent keeps sight of it but no longer acts on it
+    token = (await gateway.runtime.credentials.get(first)).api_token
+    seen = await gateway.client.get(
+        f"/api/v1/units/{first}/appeals/{appeal_no}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert seen.status == 200 and (await seen.json())["unit"] == "property-management"
+    assert (await api.unit(first, appeal_no, {"type": "signed"}))[0] == 404
+
+    # the level-3 unit returns it: routed again, never back to it
+    assert (await api.unit("property-management", appeal_no, {"type": "returned"}))[0] == 400  # no reason
+    status, _ = await api.unit(
+        "property-management", appeal_no, {"type": "returned", "reason": "不属于物业管理"}
+    )
+    assert status == 200
+    record = await gateway.wait_state(appeal_no, "dispatched")
+    assert record.unit not in (None, "property-management")
+    unit = record.unit
+
+    # out of order: a reply before signing, a visit before the reply
+    assert (await api.unit(unit, appeal_no, {"type": "replied", "content": "已修复"}))[0] == 409
+    assert (await api.op("POST", f"/api/v1/appeals/{appeal_no}/return-visit", {"satisfaction": "satisfied"}))[
+        0
+    ] == 409
+    assert (await api.unit(unit, appeal_no, {"type": "signed"}))[0] == 200
+    assert (await api.unit(unit, appeal_no, {"type": "progress", "note": "已派人查看"}))[0] == 200
+    status, body = await api.unit(unit, appeal_no, {"type": "replied", "content": "路灯已于今日修复。"})
+    assert (status, body["state"]) == (200, "replied")
+    assert (await api.op("POST", f"/api/v1/appeals/{appeal_no}/review", {"decision": "approve"}))[0] == 409
+    assert (await api.op("POST", f"/api/v1/appeals/{appeal_no}/return-visit", {"satisfaction": "satisfied"}))[
+        0
+    ] == 200
+    status, body = await api.op("POST", f"/api/v1/appeals/{appeal_no}/review", {"decision": "approve"})
+    assert (status, body["state"]) == (200, "filed")
+
+    final = await api.appeal(appeal_no)
+    types = [e["type"] for e in final["history"]]
+    assert types[:6] == ["accepted", "dispatched", "sub_assigned", "returned", "dispatched", "signed"]
+    assert {"progress", "replied", "visited", "filed"} <= set(types)
+    assert "answered" in types or await _answered(gateway, appeal_no)
+    assert final["returned_by"] == ["property-management"]
+    for event in final["history"]:
+        assert event["actor"] and event["at"]
+
+
+async def _answered(gateway: Gateway, appeal_no: str) -> bool:
+    from tests.conftest import eventually
+
+    async def answered() -> bool:
+        return any(e["type"] == "answered" for e in await gateway.runtime.appeals.history(appeal_no))
+
+    return await eventually(answered)
+
+
+async def test_two_returns_go_to_the_manual_queue_and_the_centre_assigns(gateway: Gateway) -> None:
+    api = Api(gateway)
+    appeal_no = await gateway.post_appeal(description=LAMP)
+    first = (await gateway.wait_state(appeal_no, "dispatched")).unit
+    assert (await api.unit(first, appeal_no, {"type": "returned", "reason": "不归我们管"}))[0] == 200
+    record = await gateway.wait_state(appeal_no, "dispatched", "manual")
+    if record.state.value == "manual":  # no other owner: the centre decides
+        status, _ = await api.op("POST", f"/api/v1/appeals/{appeal_no}/assign", {"unit": "urban-management"})
+        assert status == 200
+        record = await gateway.wait_state(appeal_no, "dispatched")
+    second = record.unit
+    assert second != first
+    assert (await api.unit(second, appeal_no, {"type": "returned", "reason": "也不归我们"}))[0] == 200
+    await gateway.wait_state(appeal_no, "manual")  # two returns: the centre decides by hand
+    status, queue = await api.op("GET", "/api/v1/dispatch-queue")
+    assert status == 200
+    (item,) = [i for i in queue["items"] if i["appeal_no"] == appeal_no]
+    assert item["returned_by"] == [first, second]
+    assert (await api.op("POST", f"/api/v1/appeals/{appeal_no}/assign", {"unit": "no-such"}))[0] == 400
+    status, _ = await api.op("POST", f"/api/v1/appeals/{appeal_no}/assign", {"unit": "sanitation"})
+    assert status == 200
+    assert (await gateway.wait_state(appeal_no, "dispatched")).unit == "sanitation"
+    assert (await api.op("GET", "/api/v1/dispatch-queue"))[1]["count"] == 0
+
+
+async def test_extension_moves_nothing_until_approved_and_reopen_goes_back(gateway: Gateway) -> None:
+    api = Api(gateway)
+    appeal_no = await gateway.post_appeal(description=LAMP)
+    unit = (await gateway.wait_state(appeal_no, "dispatched")).unit
+    assert (await api.unit(unit, appeal_no, {"type": "extension_requested", "days": 3, "reason": "x"}))[
+        0
+    ] == 409
+    await api.unit(unit, appeal_no, {"type": "signed"})
+    status, _ = await api.unit(
+        unit, appeal_no, {"type": "extension_requested", "days": 3, "reason": "需采购配件"}
+    )
+    assert status == 200
+    assert (await api.unit(unit, appeal_no, {"type": "extension_requested", "days": 3, "reason": "again"}))[
+        0
+    ] == 409
+    status, body = await api.op("POST", f"/api/v1/appeals/{appeal_no}/extension", {"decision": "deny"})
+    assert (status, body["extension"]) == (200, "denied")
+    assert (await api.op("POST", f"/api/v1/appeals/{appeal_no}/extension", {"decision": "approve"}))[0] == 409
+
+    await api.unit(unit, appeal_no, {"type": "replied", "content": "已修复"})
+    await api.op("POST", f"/api/v1/appeals/{appeal_no}/return-visit", {"satisfaction": "unsatisfied"})
+    status, body = await api.op("POST", f"/api/v1/appeals/{appeal_no}/review", {"decision": "reopen"})
+    assert (status, body["state"]) == (200, "handling")
+    deliveries = await gateway.receiver.wait_for(2)
+    assert deliveries[1].json()["type"] == "cn.gov.12345.appeal.reopened"
+    assert (await api.appeal(appeal_no))["reopened"] == 1
+    assert (await api.unit(unit, appeal_no, {"type": "replied", "content": "已彻底修复"}))[0] == 200
