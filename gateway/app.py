@@ -9,7 +9,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from adapters.base import Handler
-from gateway.api import operators, units
+from gateway.api import deliveries, inquiry, operators, units
 from gateway.errors import HotlineError, TransientError
 from gateway.runtime import RUNTIME, Runtime
 
@@ -75,6 +75,8 @@ def create_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.router.add_routes(units.routes)
     app.router.add_routes(operators.routes)
+    app.router.add_routes(deliveries.routes)
+    app.router.add_routes(inquiry.routes)
     by_kind: dict[type, list[object]] = {}
     for channel_id, adapter in runtime.adapters.items():
         by_kind.setdefault(type(adapter), []).append(adapter)

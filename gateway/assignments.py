@@ -36,6 +36,7 @@ redis.call('HSET', KEYS[1], 'state', ARGV[15], 'unit', ARGV[2], 'supervisor', AR
            'updated_at', ARGV[5])
 if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'appeal', ARGV[7]) end
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'decision', ARGV[8]) end
+if ARGV[16] ~= '' then redis.call('HSET', KEYS[1], 'deadlines', ARGV[16]) end
 redis.call('ZREM', KEYS[4], ARGV[13])
 redis.call('RPUSH', KEYS[2], ARGV[4])
 redis.call('HSET', ARGV[11] .. delivery_id, 'appeal_no', ARGV[13], 'unit', ARGV[2], 'attempts', 0,
@@ -93,6 +94,7 @@ class Assignments:
         event_type: str = EVENT_ASSIGNED,
         appeal_json: str = "",
         decision_json: str = "",
+        deadlines_json: str = "",
     ) -> Assigned:
         """Assign and schedule the delivery. Raises NotFound, or Conflict with the current state."""
         unit = self.network().get(unit_id)
@@ -123,6 +125,7 @@ class Assignments:
                 appeal_no,
                 expect_unit or "",
                 to.value,
+                deadlines_json,
             ],
         )
         if code == -1:

@@ -185,6 +185,51 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dlq(args: argparse.Namespace) -> int:
+    """Dead letters, against the store a serving gateway uses (it picks replays up within a second)."""
+    from datetime import datetime
+
+    from gateway.delivery.queue import DeliveryQueue
+    from gateway.runtime import shanghai_now
+
+    config = _config(args)
+    since = datetime.fromisoformat(args.since).timestamp() if getattr(args, "since", None) else 0.0
+
+    async def run(redis: Any, keys: Keys) -> int:
+        queue = DeliveryQueue(redis, keys, config.gateway.delivery)
+        now = shanghai_now().timestamp()
+        if args.dlq_command == "list":
+            records = await queue.dead(args.unit, since)
+            for r in records:
+                print(
+                    json.dumps(
+                        {
+                            "delivery_id": r.id,
+                            "appeal_no": r.appeal_no,
+                            "unit": r.unit,
+                            "attempts": r.attempts,
+                            "last_error": r.last_error,
+                        },
+                        ensure_ascii=False,
+                    )
+                )
+            print(f"{len(records)} dead letters", file=sys.stderr)
+            return 0
+        if args.dlq_command == "replay":
+            if not await queue.replay(args.delivery_id, now):
+                print(f"no dead letter {args.delivery_id}", file=sys.stderr)
+                return 2
+            print(f"{args.delivery_id}: replaying")
+            return 0
+        replayed = [
+            r.id for r in await queue.dead(args.unit, since, limit=100_000) if await queue.replay(r.id, now)
+        ]
+        print(f"{len(replayed)} dead letters of {args.unit} replaying")
+        return 0
+
+    return _with_store(run)
+
+
 def cmd_demo_unit(args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -231,6 +276,18 @@ def build_parser() -> argparse.ArgumentParser:
     creds.add_argument("unit_id")
     creds.add_argument("--rotate", action="store_true", help="issue new ones (old ones overlap)")
     units.set_defaults(fn=cmd_units)
+
+    dlq = sub.add_parser("dlq", help="dead-lettered deliveries: list, replay, recover")
+    dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True)
+    dlq_list = with_config(dlq_sub.add_parser("list", help="dead letters (JSON lines)"))
+    dlq_list.add_argument("--unit")
+    dlq_list.add_argument("--since", help="ISO 8601 time with offset")
+    dlq_replay = with_config(dlq_sub.add_parser("replay", help="send one again, same webhook-id"))
+    dlq_replay.add_argument("delivery_id")
+    dlq_recover = with_config(dlq_sub.add_parser("recover", help="replay every dead letter of a unit"))
+    dlq_recover.add_argument("unit")
+    dlq_recover.add_argument("--since", help="ISO 8601 time with offset")
+    dlq.set_defaults(fn=cmd_dlq)
 
     demo = sub.add_parser("demo-unit", help="a reference receiver for units' webhooks")
     demo.add_argument("--host", default="127.0.0.1")

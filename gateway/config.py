@@ -1,9 +1,10 @@
 """Loading and validating the configuration directory (``config/`` holds the sample city).
 
 Files: ``gateway.yaml`` (the centre, operator token, intake and delivery settings), ``channels.yaml``,
-``units.yaml``, ``routing.yaml`` and the taxonomy CSV it names. Every string may use ``${VAR}`` or
-``${VAR:-default}``; ``$${`` writes a literal ``${``. Secrets (``SecretStr`` fields) must be given by
-reference. Every problem is reported as ``file: path: problem`` and start-up stops.
+``units.yaml``, ``routing.yaml`` and the taxonomy CSV it names; optionally ``sla.yaml`` (time limits,
+:mod:`gateway.sla`). Every string may use ``${VAR}`` or ``${VAR:-default}``; ``$${`` writes a literal
+``${``. Secrets (``SecretStr`` fields) must be given by reference. Every problem is
+reported as ``file: path: problem`` and start-up stops.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from gateway.errors import ConfigError
+from gateway.sla import DEFAULT_SLA, SlaConfig
 from router import Network, RouterConfig, Taxonomy, Unit, build_gazetteer, build_router_config
 from router.network import NetworkError
 
@@ -50,11 +52,27 @@ class IntakeSettings(_Strict):
 class DeliverySettings(_Strict):
     retry_schedule: tuple[float, ...] = Field(
         default=(0, 10, 60, 300, 900, 1800, 3600),
-        description="Seconds to wait before each attempt; after the last, the delivery is dead.",
+        description="Seconds to wait before each attempt (the first goes at once).",
+    )
+    then_every_seconds: float = Field(
+        default=7200, ge=0, description="After the schedule, retry this often (0: stop there)."
+    )
+    give_up_after_seconds: float = Field(
+        default=86400, gt=0, description="A delivery still failing this long after it was created is dead."
     )
     jitter: float = Field(default=0.1, ge=0, le=1, description="Random share added to each wait.")
     connect_timeout_seconds: float = Field(default=3.0, gt=0)
     total_timeout_seconds: float = Field(default=10.0, gt=0)
+    per_unit_concurrency: int = Field(default=4, ge=1, description="Deliveries in flight to one unit.")
+    breaker_failures: int = Field(
+        default=5, ge=1, description="Consecutive failures that open a unit's circuit breaker."
+    )
+    breaker_cooldown_seconds: float = Field(
+        default=60, gt=0, description="While open, deliveries to the unit wait this long, untried."
+    )
+    unreachable_alert_seconds: float = Field(
+        default=600, gt=0, description="A unit failing this long raises an operator alert."
+    )
     secret_overlap_hours: float = Field(
         default=24.0, ge=0, description="After a rotation, the old secret also signs this long."
     )
@@ -94,6 +112,7 @@ class Config:
     network: Network
     router: RouterConfig
     demo_defaults: tuple[str, ...] = field(default=())
+    sla: SlaConfig = DEFAULT_SLA  # from the optional sla.yaml
 
     @property
     def units(self) -> Mapping[str, Unit]:
@@ -202,6 +221,7 @@ def load_config(
             subst.file = name
             data = subst.tree(data)
         raw[name + "#"] = data
+    sla = _load_sla(source / "sla.yaml", subst, problems)
     for file, path, name in subst.missing:
         problems.add(file, path, f"${{{name}}} is not set and has no default")
 
@@ -212,7 +232,24 @@ def load_config(
     if problems.items or gateway is None or network is None or router_config is None:
         raise ConfigError(problems.items or ["configuration incomplete"])
     demo = tuple(sorted(n for n in subst.defaults_used if _SECRET_NAME.search(n)))
-    return Config(source, gateway, tuple(channels), network, router_config, demo)
+    return Config(source, gateway, tuple(channels), network, router_config, demo, sla)
+
+
+def _load_sla(path: Path, subst: _Substitution, p: _Problems) -> SlaConfig:
+    """The optional ``sla.yaml`` (time limits); the built-in defaults when it is absent."""
+    if not path.exists():
+        return DEFAULT_SLA
+    data = _read_yaml(path, p)
+    if not isinstance(data, dict):
+        if data is not None:
+            p.add(path.name, "", "expected a mapping at the top")
+        return DEFAULT_SLA
+    subst.file = path.name
+    try:
+        return SlaConfig.model_validate(subst.tree(data))
+    except ValidationError as e:
+        p.validation(path.name, "", e)
+        return DEFAULT_SLA
 
 
 def _check_secret_refs(

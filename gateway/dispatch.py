@@ -9,6 +9,7 @@ An entry that fails ``max_attempts`` times goes to the dead-letter stream ``hl:i
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 from collections.abc import Callable
@@ -21,12 +22,13 @@ from redis.exceptions import RedisError, ResponseError
 
 from gateway.appeals import Appeals, history_event
 from gateway.assignments import Assignments
-from gateway.config import IntakeSettings
+from gateway.config import Config, IntakeSettings
 from gateway.errors import Conflict
 from gateway.lifecycle import MAX_RETURNS, State
+from gateway.sla import deadlines
 from gateway.store import Keys
 from normalizer import Appeal
-from router import Decision, RouterConfig, route
+from router import Decision, route
 from router.network import Network
 
 GROUP = "router"
@@ -40,7 +42,7 @@ class DispatchWorker:
         keys: Keys,
         appeals: Appeals,
         assignments: Assignments,
-        router: Callable[[], RouterConfig],
+        config: Callable[[], Config],
         settings: IntakeSettings,
         clock: Callable[[], datetime],
         on_dispatched: Callable[[], None] = lambda: None,
@@ -49,7 +51,7 @@ class DispatchWorker:
         self.keys = keys
         self.appeals = appeals
         self.assignments = assignments
-        self.router = router
+        self.config = config
         self.settings = settings
         self.clock = clock
         self.on_dispatched = on_dispatched
@@ -136,10 +138,10 @@ class DispatchWorker:
             raise LookupError(f"intake entry for a missing appeal {appeal_no}")
         if record.state is not State.accepted:
             return None  # already dispatched by an earlier try
-        config = self.router()
+        config = self.config()
         appeal = record.appeal
         decision = route(
-            config,
+            config.router,
             subject=appeal.subject,
             content=appeal.content,
             address=appeal.location.address,
@@ -177,6 +179,7 @@ class DispatchWorker:
             )
             log.info("appeal.manual", reason=why, confidence=decision.confidence)
             return decision
+        due = deadlines(appeal.urgency, appeal.received_at, config.sla).model_dump(mode="json")
         event = history_event(
             "dispatched",
             "router",
@@ -192,9 +195,10 @@ class DispatchWorker:
                 decision.unit,
                 allowed={State.accepted},
                 event=event,
-                assignment=assignment_of(config.network, decision.unit, appeal, now, decision),
+                assignment=assignment_of(config.network, decision.unit, appeal, now, decision, deadlines=due),
                 appeal_json=appeal.model_dump_json(),
                 decision_json=decision.model_dump_json(),
+                deadlines_json=json.dumps(due),
             )
         except Conflict:
             return None  # another worker got there first

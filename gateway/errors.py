@@ -11,7 +11,8 @@ HotlineError                      500 internal
 │   ├── PayloadTooLarge           413 payload_too_large
 │   └── UnsupportedMediaType      415 unsupported_media_type
 ├── TransientError                503 unavailable   try again later (``retry_after`` seconds)
-│   └── StorageUnavailable        Redis cannot be reached: nothing was acknowledged
+│   ├── StorageUnavailable        Redis cannot be reached: nothing was acknowledged
+│   └── RateLimited               429 rate_limited  too many requests from one caller
 ├── AdapterAuthError              an outside platform refused our credential: park the adapter
 └── BadMessage                    a message we cannot use: to dead letters, the adapter runs on
 """
@@ -95,6 +96,11 @@ class TransientError(HotlineError):
 
 class StorageUnavailable(TransientError):
     code = "storage_unavailable"
+
+
+class RateLimited(TransientError):
+    status = 429
+    code = "rate_limited"
 
 
 class AdapterAuthError(HotlineError):

@@ -14,14 +14,17 @@ import structlog
 from aiohttp import web
 
 from adapters.base import Adapter, AdapterContext
+from gateway.alerts import Alerts
 from gateway.appeals import AppealRecord, Appeals
 from gateway.assignments import Assignments
 from gateway.config import Config
 from gateway.credentials import CredentialStore
 from gateway.delivery import DeliveryQueue, DeliveryWorker
+from gateway.delivery.health import UnitHealthStore
 from gateway.dispatch import DispatchWorker
 from gateway.registry import Registry
 from gateway.reload import RoutingReloader
+from gateway.sla import Deadlines, extend
 from gateway.store import Keys
 from normalizer import SHANGHAI
 
@@ -43,6 +46,8 @@ class Runtime:
     reload_interval: float = 2.0
     appeals: Appeals = field(init=False)
     credentials: CredentialStore = field(init=False)
+    alerts: Alerts = field(init=False)
+    unit_health: UnitHealthStore = field(init=False)
     assignments: Assignments = field(init=False)
     deliveries: DeliveryQueue = field(init=False)
     dispatcher: DispatchWorker = field(init=False)
@@ -66,8 +71,12 @@ class Runtime:
         self.credentials = CredentialStore(self.redis, self.keys)
         self.reloader = RoutingReloader(lambda: self.config, self._put_config, self.registry.kinds, self.env)
         self.deliveries = DeliveryQueue(self.redis, self.keys, config.gateway.delivery)
+        self.alerts = Alerts(self.redis, self.keys, self.clock)
+        self.unit_health = UnitHealthStore(self.redis, self.keys, config.gateway.delivery)
         self.deliverer = DeliveryWorker(
             self.deliveries,
+            self.unit_health,
+            self.alerts,
             self.appeals,
             self.credentials,
             lambda: self.config.network,
@@ -80,7 +89,7 @@ class Runtime:
             self.keys,
             self.appeals,
             self.assignments,
-            lambda: self.config.router,
+            lambda: self.config,
             config.gateway.intake,
             self.clock,
             on_dispatched=self.deliverer.wake.set,
@@ -110,7 +119,8 @@ class Runtime:
         """The appeal's deadlines with ``days`` working days added to the reply deadline."""
         if not record.deadlines:
             return None
-        return None
+        current = Deadlines.model_validate(record.deadlines)
+        return extend(current, days, self.config.sla).model_dump(mode="json")
 
     def _put_config(self, config: Config) -> None:
         self.config = config

@@ -89,6 +89,20 @@ class Keys:
         """Sorted set: a pull unit's pending delivery ids -> when they were queued."""
         return self.k("unit", unit_id, "inbox")
 
+    def unit_health(self, unit_id: str) -> str:
+        return self.k("unit", unit_id, "health")
+
+    def parked(self, unit_id: str) -> str:
+        return self.k("unit", unit_id, "parked")
+
+    @property
+    def alerts_active(self) -> str:
+        return self.k("alerts", "active")
+
+    @property
+    def alerts_log(self) -> str:
+        return self.k("alerts", "log")
+
     def unit_credentials(self, unit_id: str) -> str:
         return self.k("unit", unit_id, "credentials")
 

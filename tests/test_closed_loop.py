@@ -142,6 +142,16 @@ async def test_extension_moves_nothing_until_approved_and_reopen_goes_back(gatew
     status, body = await api.op("POST", f"/api/v1/appeals/{appeal_no}/extension", {"decision": "deny"})
     assert (status, body["extension"]) == (200, "denied")
     assert (await api.op("POST", f"/api/v1/appeals/{appeal_no}/extension", {"decision": "approve"}))[0] == 409
+    before = (await api.appeal(appeal_no))["deadlines"]
+    assert before["reply_by"] > before["sign_by"] >= before["dispatch_by"]
+    await api.unit(unit, appeal_no, {"type": "extension_requested", "days": 3, "reason": "需采购配件"})
+    assert (await api.appeal(appeal_no))["deadlines"] == before  # nothing moves until approved
+    status, body = await api.op("POST", f"/api/v1/appeals/{appeal_no}/extension", {"decision": "approve"})
+    assert (status, body["extension"]) == (200, "approved")
+    after = (await api.appeal(appeal_no))["deadlines"]
+    assert after["reply_by"] > before["reply_by"] and after["extended_days"] == 3
+    delivered = (await gateway.receiver.wait_for(1))[0].json()
+    assert delivered["data"]["assignment"]["deadlines"]["reply_by"] == before["reply_by"]
 
     await api.unit(unit, appeal_no, {"type": "replied", "content": "已修复"})
     await api.op("POST", f"/api/v1/appeals/{appeal_no}/return-visit", {"satisfaction": "unsatisfied"})

@@ -19,7 +19,9 @@ GAS = "小区燃气管道漏气，煤气味很重"
 
 
 def with_schedule(config: Config, *schedule: float) -> Config:
-    delivery = config.gateway.delivery.model_copy(update={"retry_schedule": schedule, "jitter": 0.0})
+    delivery = config.gateway.delivery.model_copy(
+        update={"retry_schedule": schedule, "then_every_seconds": 0, "jitter": 0.0}
+    )
     return dataclasses.replace(config, gateway=config.gateway.model_copy(update={"delivery": delivery}))
 
 

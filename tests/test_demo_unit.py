@@ -29,8 +29,12 @@ async def test_demo_unit_verifies_and_deduplicates(
         }
         now = datetime.now(UTC)
         headers, body = build_event(
-            delivery_id="msg_1", source="/t", event_type=EVENT_ASSIGNED, subject="BB-20261129-000001",
-            time=now, data=data,
+            delivery_id="msg_1",
+            source="/t",
+            event_type=EVENT_ASSIGNED,
+            subject="BB-20261129-000001",
+            time=now,
+            data=data,
         )
         good = headers | sign_headers("msg_1", body, [creds.webhook_secret], now)
         forged = headers | sign_headers("msg_1", body, ["whsec_" + "A" * 44], now)

@@ -42,11 +42,13 @@ def test_compare_counts_changed_decisions(tmp_path: Path, capsys: pytest.Capture
     proposed = tmp_path / "proposed"
     shutil.copytree(CONFIG_DIR, proposed)
     routing = proposed / "routing.yaml"
-    routing.write_text(routing.read_text(encoding="utf-8").replace("- 燃气泄漏", "- 燃气泄露", 1),
-                       encoding="utf-8")
+    routing.write_text(
+        routing.read_text(encoding="utf-8").replace("- 燃气泄漏", "- 燃气泄露", 1), encoding="utf-8"
+    )
     batch = tmp_path / "in.jsonl"
-    batch.write_text(json.dumps({"title": "", "text": "我想咨询社保缴费"}, ensure_ascii=False) + "\n",
-                     encoding="utf-8")
+    batch.write_text(
+        json.dumps({"title": "", "text": "我想咨询社保缴费"}, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     assert main(["route", "--batch", str(batch), "--compare", str(CONFIG_DIR)]) == 0
     assert capsys.readouterr().out.startswith("0 of 1 decisions change")
 
@@ -78,8 +80,11 @@ async def test_routing_changes_apply_without_restart_and_bad_ones_are_refused(
         first = await gw.post_appeal(description="小区燃气泄漏，煤气味很重")
         assert (await gw.wait_state(first, "dispatched")).unit == "gas-supply"  # old one serves on
 
-        changed = original.replace("    target: {unit: gas-supply}\n    urgency: emergency",
-                                   "    target: {unit: emergency-management}\n    urgency: emergency", 1)
+        changed = original.replace(
+            "    target: {unit: gas-supply}\n    urgency: emergency",
+            "    target: {unit: emergency-management}\n    urgency: emergency",
+            1,
+        )
         assert changed != original
         routing.write_text(changed, encoding="utf-8")
         applied = await gw.client.post("/api/v1/routing/reload", headers=headers)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -56,12 +57,19 @@ class DeliveryRecord:
         )
 
 
-def next_wait(settings: DeliverySettings, attempts: int, rng: random.Random) -> float | None:
-    """Seconds before attempt ``attempts + 1``; None when the schedule is spent."""
-    if attempts >= len(settings.retry_schedule):
+def next_wait(settings: DeliverySettings, attempts: int, age: float, rng: random.Random) -> float | None:
+    """Seconds before attempt ``attempts + 1`` of a delivery created ``age`` seconds ago; None when
+    it is spent (the schedule, then ``then_every_seconds`` until ``give_up_after_seconds``)."""
+    if attempts < len(settings.retry_schedule):
+        base = settings.retry_schedule[attempts]
+    elif settings.then_every_seconds:
+        base = settings.then_every_seconds
+    else:
         return None
-    base = settings.retry_schedule[attempts]
-    return base * (1 + rng.random() * settings.jitter)
+    wait = base * (1 + rng.random() * settings.jitter)
+    if age + wait > settings.give_up_after_seconds:
+        return None
+    return wait
 
 
 class DeliveryQueue:
@@ -95,10 +103,15 @@ class DeliveryQueue:
     ) -> float | None:
         """Count the failed attempt and schedule the next; returns when, or None if dead-lettered."""
         attempts = int(await self.redis.hincrby(self.keys.delivery(delivery_id), "attempts", 1))
-        wait = next_wait(self.settings, attempts, self._rng)
+        record = await self.get(delivery_id)
+        age = now - datetime.fromisoformat(record.created_at).timestamp() if record else 0.0
+        wait = next_wait(self.settings, attempts, age, self._rng)
         async with self.redis.pipeline(transaction=True) as pipe:
             if wait is None:
-                pipe.hset(self.keys.delivery(delivery_id), mapping={"status": "dead", "last_error": error})
+                pipe.hset(
+                    self.keys.delivery(delivery_id),
+                    mapping={"status": "dead", "last_error": error, "died_at": now},
+                )
                 pipe.zrem(self.keys.delivery_schedule, delivery_id)
                 pipe.zadd(self.keys.delivery_dead, {delivery_id: now})
                 await pipe.execute()
@@ -108,3 +121,48 @@ class DeliveryQueue:
             pipe.zadd(self.keys.delivery_schedule, {delivery_id: due})
             await pipe.execute()
             return due
+
+    async def postpone(self, delivery_id: str, until: float) -> None:
+        """Not tried now (the unit's breaker is open): due again at ``until``, no attempt counted."""
+        await self.redis.zadd(self.keys.delivery_schedule, {delivery_id: until})
+
+    async def dead(
+        self, unit: str | None = None, since: float = 0.0, limit: int = 500
+    ) -> list[DeliveryRecord]:
+        ids: list[bytes] = await self.redis.zrangebyscore(  # type: ignore[assignment]
+            self.keys.delivery_dead, since, "+inf", start=0, num=10_000
+        )
+        records = []
+        for raw_id in ids:
+            record = await self.get(text(raw_id))
+            if record is not None and (unit is None or record.unit == unit):
+                records.append(record)
+                if len(records) >= limit:
+                    break
+        return records
+
+    async def replay(self, delivery_id: str, now: float) -> bool:
+        """A dead delivery goes out again at once, under the same id, with a fresh schedule."""
+        if await self.redis.zrem(self.keys.delivery_dead, delivery_id) == 0:
+            return False
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                self.keys.delivery(delivery_id),
+                mapping={
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": datetime.fromtimestamp(now, UTC).isoformat(),
+                },
+            )
+            pipe.zadd(self.keys.delivery_schedule, {delivery_id: now})
+            await pipe.execute()
+        return True
+
+    async def acknowledge(self, unit: str, delivery_id: str, at: str) -> bool:
+        """A pull unit took a delivery from its inbox: it counts as delivered."""
+        if await self.redis.zrem(self.keys.inbox(unit), delivery_id) == 0:
+            return False
+        await self.redis.hset(
+            self.keys.delivery(delivery_id), mapping={"status": "delivered", "delivered_at": at}
+        )
+        return True

@@ -13,9 +13,11 @@ import aiohttp
 import structlog
 from redis.exceptions import RedisError
 
+from gateway.alerts import Alerts
 from gateway.appeals import Appeals
 from gateway.config import GatewaySettings
 from gateway.credentials import CredentialStore
+from gateway.delivery.health import UnitHealthStore
 from gateway.delivery.queue import DeliveryQueue, DeliveryRecord
 from gateway.delivery.sender import EVENT_ASSIGNED, SendResult, build_event, post, sign_headers
 from normalizer import Appeal
@@ -38,6 +40,8 @@ class DeliveryWorker:
     def __init__(
         self,
         queue: DeliveryQueue,
+        health: UnitHealthStore,
+        alerts: Alerts,
         appeals: Appeals,
         credentials: CredentialStore,
         network: Callable[[], Network],
@@ -47,6 +51,9 @@ class DeliveryWorker:
         concurrency: int = 32,
     ) -> None:
         self.queue = queue
+        self.health = health
+        self.alerts = alerts
+        self._unit_slots: dict[str, asyncio.Semaphore] = {}
         self.appeals = appeals
         self.credentials = credentials
         self.network = network
@@ -106,22 +113,57 @@ class DeliveryWorker:
         log = self.log.bind(delivery_id=delivery_id, appeal_no=record.appeal_no, unit=record.unit)
         unit = self.network().get(record.unit)
         appeal = await self.appeals.get(record.appeal_no)
+        now = self.clock()
         if unit is None or unit.webhook is None or appeal is None:
-            await self.queue.failed(delivery_id, self.clock().timestamp(), "unit has no webhook", None)
+            await self.queue.failed(delivery_id, now.timestamp(), "unit has no webhook", None)
             log.error("delivery.undeliverable")
             return None
-        now = self.clock()
-        result = await self._send(session, record, str(unit.webhook), appeal.appeal, now)
+        health = await self.health.get(unit.id)
+        if health.disabled:
+            await self.health.park(unit.id, delivery_id, now.timestamp())
+            log.warning("delivery.parked", reason=health.disabled)
+            return None
+        if health.breaker(now.timestamp()) == "open":
+            await self.queue.postpone(delivery_id, health.open_until)
+            return None
+        slots = self._unit_slots.setdefault(
+            unit.id, asyncio.Semaphore(self.settings.delivery.per_unit_concurrency)
+        )
+        async with slots:
+            result = await self._send(session, record, str(unit.webhook), appeal.appeal, now)
         log = log.bind(channel=appeal.appeal.channel_id, attempt=record.attempts + 1, status=result.status)
         if result.ok:
             await self.queue.delivered(delivery_id, now.isoformat(), result.status or 0)
+            await self.health.success(unit.id, now.timestamp())
+            await self.alerts.resolve(f"unit:{unit.id}:unreachable", f"{unit.name} answers again")
             log.info("delivery.delivered")
+            return result
+        if result.status == 410:
+            await self.health.disable(unit.id, f"HTTP 410 Gone at {now.isoformat()}")
+            await self.health.park(unit.id, delivery_id, now.timestamp())
+            await self.alerts.raise_(
+                f"unit:{unit.id}:disabled",
+                "unit_disabled",
+                f"{unit.name} answered 410 Gone: its endpoint is disabled until re-enabled",
+                unit=unit.id,
+            )
+            log.error("delivery.endpoint_disabled")
+            return result
+        due = await self.queue.failed(delivery_id, now.timestamp(), result.error, result.retry_after)
+        health = await self.health.failure(unit.id, now.timestamp(), result.error)
+        if health.failing_for(now.timestamp()) >= self.settings.delivery.unreachable_alert_seconds:
+            minutes = round(health.failing_for(now.timestamp()) / 60)
+            await self.alerts.raise_(
+                f"unit:{unit.id}:unreachable",
+                "unit_unreachable",
+                f"{unit.name} has failed every delivery for {minutes} min",
+                unit=unit.id,
+                last_error=result.error,
+            )
+        if due is None:
+            log.error("delivery.dead_lettered", error=result.error)
         else:
-            due = await self.queue.failed(delivery_id, now.timestamp(), result.error, result.retry_after)
-            if due is None:
-                log.error("delivery.dead_lettered", error=result.error)
-            else:
-                log.warning("delivery.retry", error=result.error, retry_in=round(due - now.timestamp(), 1))
+            log.warning("delivery.retry", error=result.error, retry_in=round(due - now.timestamp(), 1))
         return result
 
     async def _send(

@@ -1,0 +1,101 @@
+"""The ``weibo`` kind: a government Weibo account's private messages (粉丝服务平台 message push).
+
+One URL, ``/channels/<channel id>``: ``GET`` answers Weibo's URL verification (echostr), ``POST``
+takes pushes. Every request carries ``signature`` = sha1 of the sorted app secret, ``timestamp``
+and ``nonce``; it is checked before the body is read. A message becomes an appeal (one per sender_id
++ created_at; a retried push gets the same appeal number back) and is answered with a passive JSON
+reply carrying the appeal number. A new follower gets a welcome and no appeal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from adapters.base import Adapter, Capabilities, InboundMessage, Route
+from adapters.weibo.config import WeiboConfig
+from adapters.weibo.decode import Push, decode_push, parse_json, text_reply
+from gateway.errors import BadRequest, PayloadTooLarge, Unauthorized
+
+__all__ = ["WeiboAdapter", "WeiboConfig"]
+
+
+def sign(*parts: str) -> str:
+    """Weibo's signature: sha1 of the parts sorted and joined."""
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+class WeiboAdapter(Adapter[WeiboConfig]):
+    kind = "weibo"
+    Config = WeiboConfig
+    capabilities = Capabilities(webhook=True, native_ack=True)
+
+    def routes(self) -> Sequence[Route]:
+        return (Route("GET", "", self.verify_url), Route("POST", "", self.receive))
+
+    def _check_signature(self, request: web.Request) -> None:
+        query = request.query
+        signature, timestamp, nonce = (query.get(n, "") for n in ("signature", "timestamp", "nonce"))
+        if not (signature and timestamp and nonce):
+            self._refused(request, "unsigned")
+            raise Unauthorized("signature, timestamp and nonce are required")
+        expected = sign(self.settings.app_secret.get_secret_value(), timestamp, nonce)
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
+            self._refused(request, "bad_signature")
+            raise Unauthorized("the signature does not match")
+        tolerance = self.settings.timestamp_tolerance_seconds
+        if tolerance:
+            now = self.context.clock().timestamp()
+            if not timestamp.isdigit() or abs(now - int(timestamp[:12])) > tolerance:
+                self._refused(request, "stale_timestamp")
+                raise Unauthorized("the timestamp is too far from now")
+
+    def _refused(self, request: web.Request, reason: str) -> None:
+        self.log.warning("weibo.refused", reason=reason, method=request.method, peer=request.remote)
+
+    async def verify_url(self, request: web.Request) -> web.Response:
+        self._check_signature(request)
+        echostr = request.query.get("echostr", "")
+        if not echostr or len(echostr) > 256:
+            raise BadRequest("echostr is required")
+        return web.Response(text=echostr, content_type="text/plain")
+
+    async def receive(self, request: web.Request) -> web.Response:
+        self._check_signature(request)  # before the body is read
+        limit = self.context.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+        body = await request.read()
+        if len(body) > limit:
+            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+        push = decode_push(parse_json(body))
+        answer = await self._handle(push, body)
+        if answer is None:
+            return web.Response(text="", content_type="text/plain")
+        return web.json_response(text_reply(push, answer))
+
+    async def _handle(self, push: Push, raw: bytes) -> str | None:
+        if push.kind == "follow":
+            self.log.info("weibo.followed")
+            return self.settings.welcome
+        if push.draft is None:
+            self.log.info("weibo.event_ignored", weibo_event=push.event)
+            return None
+        receipt = await self.context.intake.submit(
+            InboundMessage(
+                self.channel_id,
+                raw,
+                "application/json",
+                push.draft,
+                thread=push.sender_id,
+                hold_seconds=self.settings.hold_seconds,
+            )
+        )
+        self.log.info(
+            "appeal.received", appeal_no=receipt.appeal_no, duplicate=receipt.duplicate, merged=receipt.merged
+        )
+        template = self.settings.merged_reply if receipt.merged else self.settings.accepted_reply
+        return template.format(appeal_no=receipt.appeal_no)

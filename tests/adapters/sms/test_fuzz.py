@@ -1,0 +1,69 @@
+"""Whatever a caller posts to the uplink endpoint, the answer is never a 5xx."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adapters.sms.decode import decode_push, to_draft
+from gateway.errors import BadRequest
+from tests.adapters.sms.conftest import SMS_TOKEN, UPLINK
+from tests.conftest import Gateway
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40))
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+sms_items = st.fixed_dictionaries(
+    {},
+    optional={
+        "phone_number": st.one_of(st.text(max_size=20), st.integers(), json_values),
+        "send_time": st.one_of(st.text(max_size=25), st.integers()),
+        "content": st.one_of(st.text(max_size=80), json_values),
+        "sign_name": st.text(max_size=10),
+        "dest_code": st.text(max_size=8),
+        "sequence_id": st.one_of(st.integers(), st.text(max_size=30), json_values),
+    },
+)
+bodies = st.one_of(
+    st.binary(max_size=300),
+    st.lists(sms_items, max_size=4).map(lambda v: json.dumps(v).encode()),
+    sms_items.map(lambda v: json.dumps(v).encode()),
+    json_values.map(lambda v: json.dumps(v).encode()),
+)
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FUZZ
+@given(
+    body=bodies,
+    content_type=st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain"]),
+    good_token=st.booleans(),
+)
+async def test_uplink_never_answers_5xx(
+    gateway: Gateway, body: bytes, content_type: str, good_token: bool
+) -> None:
+    params: Any = {"token": SMS_TOKEN if good_token else "x"}
+    response = await gateway.client.post(
+        UPLINK, data=body, params=params, headers={"Content-Type": content_type}
+    )
+    assert response.status < 500, await response.text()
+    if not good_token:
+        assert response.status == 401
+    assert response.content_type == "application/json"
+
+
+@FUZZ
+@given(provider=st.sampled_from(["aliyun", "tencent", "form"]), body=bodies)
+def test_every_provider_decoder_refuses_only_with_bad_request(provider: str, body: bytes) -> None:
+    try:
+        good, _ = decode_push(provider, body)
+        for sms in good:
+            to_draft(sms)
+    except BadRequest:
+        pass
