@@ -18,6 +18,7 @@ Life of an adapter:
    ``duplicate=True``. If storage is down it raises :class:`~gateway.errors.StorageUnavailable`: do not
    acknowledge; let the error answer 503 so the channel retries.
 6. ``answer(appeal, text)`` carries the centre's answer to the citizen where the kind can.
+7. ``on_event(appeal, event)`` hears every later step of the loop (kinds that write back upstream).
 
 Errors: raise the gateway's errors (``gateway.errors``): ``Unauthorized`` for a forged or missing
 credential, ``BadRequest`` for malformed input, ``PayloadTooLarge``; the gateway answers each as JSON
@@ -53,6 +54,8 @@ class Capabilities:
     poller: bool = False
     can_answer: bool = False
     native_ack: bool = False
+    writes_back: bool = False
+    """Wants the loop's events (signing, return, extension, reply, filing) to report them upstream."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,13 @@ class Adapter(ABC, Generic[S]):
 
     async def aclose(self) -> None:
         """Stop work and release resources. Idempotent."""
+
+    async def on_event(self, appeal: Appeal, event: dict[str, Any]) -> None:
+        """Called (in the background) after each step of the loop on one of this channel's appeals,
+        for kinds with ``capabilities.writes_back``. ``event`` is the history event: ``type``
+        (signed, returned, sub_assigned, progress, extension_requested, extension_decided, replied,
+        visited, filed, reopened, dispatched, manual), ``actor``, ``at`` and its details. A kind that
+        reports upstream must make that durable and retried itself (its own Redis state)."""
 
     async def answer(self, appeal: Appeal, text: str) -> AnswerResult:
         """Carry an answer to the citizen. Kinds that cannot answer say so."""

@@ -163,6 +163,7 @@ class Appeals:
         clock: Callable[[], datetime],
     ) -> None:
         self.channel_kinds = channel_kinds
+        self.on_event: Callable[[str, str], None] = lambda _appeal_no, _event: None
         self.redis = redis
         self.keys = keys
         self.prefix = prefix
@@ -386,6 +387,8 @@ class Appeals:
             raise NotFound(f"no appeal {appeal_no}")
         if code == -2:
             return TransitionResult(False, prev, "not assigned to this unit")
+        if code == 1:
+            self.on_event(appeal_no, event)
         return TransitionResult(code == 1, prev, "" if code == 1 else f"state is {prev}")
 
     async def record_event(self, appeal_no: str, event: str) -> None:

@@ -77,6 +77,7 @@ class Assignments:
         self.keys = keys
         self.network = network
         self.clock = clock
+        self.on_event: Callable[[str, str], None] = lambda _appeal_no, _event: None
         self._assign = redis.register_script(_ASSIGN)
         self._manual = redis.register_script(_MANUAL)
 
@@ -134,6 +135,7 @@ class Assignments:
             raise NotFound(f"appeal {appeal_no} is not assigned to {expect_unit}")
         if code == 0:
             raise Conflict(f"not allowed in state {text(value)!r}", state=text(value))
+        self.on_event(appeal_no, event)
         return Assigned(text(value))
 
     async def to_manual(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -84,6 +85,7 @@ class Runtime:
             self.clock,
         )
         self.assignments = Assignments(self.redis, self.keys, lambda: self.config.network, self.clock)
+        self.appeals.on_event = self.assignments.on_event = self.publish
         self.dispatcher = DispatchWorker(
             self.redis,
             self.keys,
@@ -106,6 +108,20 @@ class Runtime:
             if channel.enabled and channel.settings is not None:
                 cls = self.registry.kinds[channel.kind]
                 self.adapters[channel.id] = cls(channel.id, channel.settings, context)
+
+    def publish(self, appeal_no: str, event: str) -> None:
+        """Tell the appeal's channel adapter about a step of the loop (kinds that write back)."""
+        if not any(a.capabilities.writes_back for a in self.adapters.values()):
+            return
+        task = asyncio.create_task(self._publish(appeal_no, json.loads(event)), name=f"event-{appeal_no}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _publish(self, appeal_no: str, event: dict[str, Any]) -> None:
+        record = await self.appeals.get(appeal_no)
+        adapter = self.adapters.get(record.appeal.channel_id) if record else None
+        if record is not None and adapter is not None and adapter.capabilities.writes_back:
+            await adapter.on_event(record.appeal, event)
 
     def answer_citizen(self, appeal_no: str) -> None:
         """Answer the citizen in the background (the unit's request does not wait for the channel)."""

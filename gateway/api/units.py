@@ -125,14 +125,9 @@ async def post_event(request: web.Request) -> web.Response:
         fields["reply"] = json.dumps(reply, ensure_ascii=False)
         detail["attachments"] = len(event.attachments)
     to = found.to
+    entry = history_event(event.type, actor, now, state=(to or record.state).value, **detail)
     result = await runtime.appeals.transition(
-        appeal_no,
-        allowed=found.after,
-        to=to,
-        unit=unit_id,
-        event=history_event(event.type, actor, now, state=(to or record.state).value, **detail),
-        fields=fields,
-        requeue=requeue,
+        appeal_no, allowed=found.after, to=to, unit=unit_id, event=entry, fields=fields, requeue=requeue
     )
     if not result.ok:
         raise Conflict(f"{event.type!r} is not allowed now: {result.reason}")
