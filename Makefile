@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= config
 
-.PHONY: install dev run test lint typecheck bench clean
+.PHONY: install dev run test test-deps lint typecheck bench clean
 
 install: $(VENV)/.installed
 
@@ -29,8 +29,15 @@ lint: dev
 typecheck: dev
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck test-deps
 	$(BIN)/pytest -q
+
+# The mailbox tests run a real IMAP server: Debian's Dovecot, installed where it is missing.
+test-deps:
+	@if [ ! -x /usr/sbin/dovecot ]; then \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-imapd) \
+		|| echo "warning: could not install dovecot-imapd; the mailbox tests that need it will skip"; \
+	fi
 
 bench: dev
 	$(BIN)/python -m bench.e2e

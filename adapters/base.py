@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 from aiohttp import web
 from pydantic import BaseModel
 
+from gateway.errors import PayloadTooLarge
 from normalizer.schema import Appeal, AppealDraft
 
 if TYPE_CHECKING:
@@ -158,6 +159,16 @@ class Adapter(ABC, Generic[S]):
         self.settings = settings
         self.context = context
         self.log = context.log.bind(channel=channel_id, kind=self.kind)
+
+    async def read_body(self, request: web.Request) -> bytes:
+        """The request body, refused with 413 when it is over ``context.max_body_bytes``."""
+        limit = self.context.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+        body = await request.read()
+        if len(body) > limit:
+            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+        return body
 
     def state_key(self, *parts: str) -> str:
         """A Redis key of this channel's own state: ``hl:adapter:<channel id>:<parts>``."""

@@ -4,6 +4,7 @@ standing in for member units, and the gateway built from the sample configuratio
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -22,6 +23,7 @@ from gateway.config import Config, load_config
 from gateway.registry import Registry, load_kinds
 from gateway.runtime import Runtime
 from gateway.store import EmbeddedRedis, Keys
+from normalizer import SHANGHAI
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,6 +194,17 @@ async def gateway(
     gw = await start_gateway(config, redis, keys, registry, receiver)
     yield gw
     await gw.client.close()
+
+
+def with_delivery(config: Config, **update: Any) -> Config:
+    """The configuration with delivery settings changed (and no jitter, so waits are exact)."""
+    delivery = config.gateway.delivery.model_copy(update={"jitter": 0.0, **update})
+    return dataclasses.replace(config, gateway=config.gateway.model_copy(update={"delivery": delivery}))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime.now(SHANGHAI))
 
 
 class FakeClock:

@@ -3,7 +3,6 @@ honour Retry-After, and end in the dead-letter list when the schedule is spent."
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,24 +11,13 @@ import redis.asyncio as aioredis
 from gateway.config import Config
 from gateway.registry import Registry
 from gateway.store import Keys
-from normalizer import SHANGHAI
-from tests.conftest import FakeClock, Gateway, UnitReceiver, eventually, start_gateway
+from tests.conftest import FakeClock, Gateway, UnitReceiver, eventually, start_gateway, with_delivery
 
 GAS = "小区燃气管道漏气，煤气味很重"
 
 
 def with_schedule(config: Config, *schedule: float) -> Config:
-    delivery = config.gateway.delivery.model_copy(
-        update={"retry_schedule": schedule, "then_every_seconds": 0, "jitter": 0.0}
-    )
-    return dataclasses.replace(config, gateway=config.gateway.model_copy(update={"delivery": delivery}))
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    from datetime import datetime
-
-    return FakeClock(datetime.now(SHANGHAI))
+    return with_delivery(config, retry_schedule=schedule, then_every_seconds=0)
 
 
 @pytest.fixture

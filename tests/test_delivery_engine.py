@@ -6,11 +6,9 @@ every one of 1,000 appeals arrives under exactly one webhook-id."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import random
 import shutil
 from collections.abc import AsyncIterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,6 @@ from aiohttp.test_utils import TestServer
 from gateway.config import Config, load_config
 from gateway.registry import Registry
 from gateway.store import Keys
-from normalizer import SHANGHAI
 from tests.conftest import (
     CONFIG_DIR,
     OPERATOR_TOKEN,
@@ -32,20 +29,11 @@ from tests.conftest import (
     eventually,
     sample_env,
     start_gateway,
+    with_delivery,
 )
 
 GAS = "小区燃气泄漏，煤气味很重"
 OP = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
-
-
-def tuned(config: Config, **delivery: Any) -> Config:
-    d = config.gateway.delivery.model_copy(update={"jitter": 0.0, **delivery})
-    return dataclasses.replace(config, gateway=config.gateway.model_copy(update={"delivery": d}))
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime.now(SHANGHAI))
 
 
 @pytest.fixture
@@ -58,7 +46,7 @@ async def engine(
     clock: FakeClock,
 ) -> AsyncIterator[Gateway]:
     gw = await start_gateway(
-        tuned(config, retry_schedule=(0, 60), then_every_seconds=60, breaker_failures=100),
+        with_delivery(config, retry_schedule=(0, 60), then_every_seconds=60, breaker_failures=100),
         redis,
         keys,
         registry,
@@ -134,7 +122,7 @@ async def test_the_breaker_stops_attempts_to_a_failing_unit(
     clock: FakeClock,
 ) -> None:
     gw = await start_gateway(
-        tuned(config, breaker_failures=2, breaker_cooldown_seconds=300),
+        with_delivery(config, breaker_failures=2, breaker_cooldown_seconds=300),
         redis,
         keys,
         registry,
@@ -168,7 +156,7 @@ async def test_dead_letters_are_listed_replayed_and_recovered_under_the_same_id(
     receiver: UnitReceiver,
 ) -> None:
     gw = await start_gateway(
-        tuned(config, retry_schedule=(0,), then_every_seconds=0), redis, keys, registry, receiver
+        with_delivery(config, retry_schedule=(0,), then_every_seconds=0), redis, keys, registry, receiver
     )
     try:
         receiver.statuses["gas-supply"] = [500, 500]
@@ -264,7 +252,7 @@ async def test_a_thousand_appeals_with_30_percent_failures_each_arrive_under_one
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     receiver = UnitReceiver(url=str(server.make_url("")).rstrip("/"))
-    fast = tuned(
+    fast = with_delivery(
         load_config(CONFIG_DIR, kinds=registry.kinds, env=sample_env(receiver.url)),
         retry_schedule=(0, 0.05),
         then_every_seconds=0.05,

@@ -38,7 +38,7 @@ from adapters.phone.decode import (
     record_from_hash,
     record_to_hash,
 )
-from gateway.errors import PayloadTooLarge, StorageUnavailable, Unauthorized
+from gateway.errors import StorageUnavailable, Unauthorized
 from gateway.store import decode_hash, text
 from normalizer import mask_phone, normalize_phone
 
@@ -64,10 +64,7 @@ class PhoneAdapter(Adapter[PhoneConfig]):
 
     async def events(self, request: web.Request) -> web.Response:
         self.authorize(request)
-        limit = self.context.max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-        body = await request.read()
+        body = await self.read_body(request)
         fields = parse_fields(body, request.content_type)
         event = event_of(fields)
         if event in ("workOrder", "voicemail"):

@@ -35,7 +35,6 @@ from gateway.errors import (
     BadMessage,
     BadRequest,
     Forbidden,
-    PayloadTooLarge,
     TransientError,
     Unauthorized,
 )
@@ -81,15 +80,6 @@ class SmsAdapter(Adapter[SmsConfig]):
         expected = self.settings.token.get_secret_value()
         if not token or not hmac.compare_digest(token.encode(), expected.encode()):
             raise Unauthorized("the token is missing or not valid")
-
-    async def read_body(self, request: web.Request) -> bytes:
-        limit = self.context.max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-        body = await request.read()
-        if len(body) > limit:
-            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-        return body
 
     async def uplink(self, request: web.Request) -> web.Response:
         self.authorize(request)

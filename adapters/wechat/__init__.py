@@ -15,7 +15,6 @@ answer another way.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Sequence
 
@@ -24,21 +23,17 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from adapters.base import Adapter, AnswerResult, Capabilities, CheckResult, InboundMessage, Route
+from adapters.signatures import sorted_sha1, verify_sorted_sha1
 from adapters.wechat.client import OutsideWindow, WechatApi
 from adapters.wechat.config import WechatConfig
 from adapters.wechat.decode import Inbound, decode_message, parse_xml, text_reply, with_coordinates
-from gateway.errors import AdapterAuthError, BadRequest, HotlineError, PayloadTooLarge, Unauthorized
+from gateway.errors import AdapterAuthError, BadRequest, HotlineError, Unauthorized
 from normalizer import Appeal, Coordinates, IdentityKind
 
 __all__ = ["WechatAdapter", "WechatConfig"]
 
 VIA = "wechat customer-service message"
 XML = "application/xml"
-
-
-def sign(*parts: str) -> str:
-    """WeChat's signature: sha1 of the parts sorted and joined."""
-    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
 
 
 def masked(openid: str) -> str:
@@ -58,22 +53,16 @@ class WechatAdapter(Adapter[WechatConfig]):
     # --- inbound -------------------------------------------------------------------------------
 
     def _check_signature(self, request: web.Request) -> tuple[str, str]:
-        query = request.query
-        signature, timestamp, nonce = (query.get(n, "") for n in ("signature", "timestamp", "nonce"))
-        if not (signature and timestamp and nonce):
-            self._refused(request, "unsigned")
-            raise Unauthorized("signature, timestamp and nonce are required")
-        expected = sign(self.settings.token.get_secret_value(), timestamp, nonce)
-        if not hmac.compare_digest(expected.encode(), signature.encode()):
-            self._refused(request, "bad_signature")
-            raise Unauthorized("the signature does not match")
-        tolerance = self.settings.timestamp_tolerance_seconds
-        if tolerance:
-            now = self.context.clock().timestamp()
-            if not timestamp.isdigit() or abs(now - int(timestamp)) > tolerance:
-                self._refused(request, "stale_timestamp")
-                raise Unauthorized("the timestamp is too far from now")
-        return timestamp, nonce
+        try:
+            return verify_sorted_sha1(
+                request.query,
+                self.settings.token.get_secret_value(),
+                now=self.context.clock().timestamp(),
+                tolerance=self.settings.timestamp_tolerance_seconds,
+            )
+        except Unauthorized as e:
+            self._refused(request, str(e.detail.get("reason")))
+            raise
 
     def _refused(self, request: web.Request, reason: str) -> None:
         self.log.warning("wechat.refused", reason=reason, method=request.method, peer=request.remote)
@@ -99,7 +88,7 @@ class WechatAdapter(Adapter[WechatConfig]):
         msg_signature = request.query.get("msg_signature", "")
         if not isinstance(encrypt, str) or not encrypt:
             raise BadRequest("Encrypt is required", field="Encrypt")
-        expected = sign(self.settings.token.get_secret_value(), timestamp, nonce, encrypt)
+        expected = sorted_sha1(self.settings.token.get_secret_value(), timestamp, nonce, encrypt)
         if not hmac.compare_digest(expected.encode(), msg_signature.encode()):
             self._refused(request, "bad_msg_signature")
             raise Unauthorized("msg_signature does not match")
@@ -116,15 +105,6 @@ class WechatAdapter(Adapter[WechatConfig]):
             raise BadRequest("Encrypt cannot be decrypted") from None
         return plain.encode()
 
-    async def _read(self, request: web.Request) -> bytes:
-        limit = self.context.max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-        body = await request.read()
-        if len(body) > limit:
-            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-        return body
-
     async def receive(self, request: web.Request) -> web.Response:
         started = self.context.clock()
         timestamp, nonce = self._check_signature(request)  # before the body is read
@@ -132,7 +112,7 @@ class WechatAdapter(Adapter[WechatConfig]):
         if self.settings.mode == "safe" and not encrypted:
             self._refused(request, "plaintext_in_safe_mode")
             raise Unauthorized("this account is in safe mode: messages must be encrypted")
-        body = await self._read(request)
+        body = await self.read_body(request)
         outer = parse_xml(body)
         raw = self._decrypt(request, outer, timestamp, nonce) if encrypted else body
         fields = parse_xml(raw) if encrypted else outer

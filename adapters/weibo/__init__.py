@@ -9,23 +9,17 @@ reply carrying the appeal number. A new follower gets a welcome and no appeal.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Sequence
 
 from aiohttp import web
 
 from adapters.base import Adapter, Capabilities, InboundMessage, Route
+from adapters.signatures import verify_sorted_sha1
 from adapters.weibo.config import WeiboConfig
 from adapters.weibo.decode import Push, decode_push, parse_json, text_reply
-from gateway.errors import BadRequest, PayloadTooLarge, Unauthorized
+from gateway.errors import BadRequest, Unauthorized
 
 __all__ = ["WeiboAdapter", "WeiboConfig"]
-
-
-def sign(*parts: str) -> str:
-    """Weibo's signature: sha1 of the parts sorted and joined."""
-    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
 
 
 class WeiboAdapter(Adapter[WeiboConfig]):
@@ -37,21 +31,17 @@ class WeiboAdapter(Adapter[WeiboConfig]):
         return (Route("GET", "", self.verify_url), Route("POST", "", self.receive))
 
     def _check_signature(self, request: web.Request) -> None:
-        query = request.query
-        signature, timestamp, nonce = (query.get(n, "") for n in ("signature", "timestamp", "nonce"))
-        if not (signature and timestamp and nonce):
-            self._refused(request, "unsigned")
-            raise Unauthorized("signature, timestamp and nonce are required")
-        expected = sign(self.settings.app_secret.get_secret_value(), timestamp, nonce)
-        if not hmac.compare_digest(expected.encode(), signature.encode()):
-            self._refused(request, "bad_signature")
-            raise Unauthorized("the signature does not match")
-        tolerance = self.settings.timestamp_tolerance_seconds
-        if tolerance:
-            now = self.context.clock().timestamp()
-            if not timestamp.isdigit() or abs(now - int(timestamp[:12])) > tolerance:
-                self._refused(request, "stale_timestamp")
-                raise Unauthorized("the timestamp is too far from now")
+        try:
+            verify_sorted_sha1(
+                request.query,
+                self.settings.app_secret.get_secret_value(),
+                now=self.context.clock().timestamp(),
+                tolerance=self.settings.timestamp_tolerance_seconds,
+                seconds=lambda ts: int(ts[:12]),
+            )
+        except Unauthorized as e:
+            self._refused(request, str(e.detail.get("reason")))
+            raise
 
     def _refused(self, request: web.Request, reason: str) -> None:
         self.log.warning("weibo.refused", reason=reason, method=request.method, peer=request.remote)
@@ -65,12 +55,7 @@ class WeiboAdapter(Adapter[WeiboConfig]):
 
     async def receive(self, request: web.Request) -> web.Response:
         self._check_signature(request)  # before the body is read
-        limit = self.context.max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-        body = await request.read()
-        if len(body) > limit:
-            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+        body = await self.read_body(request)
         push = decode_push(parse_json(body))
         answer = await self._handle(push, body)
         if answer is None:

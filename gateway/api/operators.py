@@ -15,7 +15,7 @@ from gateway.appeals import AppealRecord, history_event
 from gateway.delivery import EVENT_REOPENED
 from gateway.dispatch import assignment_of
 from gateway.errors import BadRequest, Conflict
-from gateway.lifecycle import OPERATOR_STEPS, State, step
+from gateway.lifecycle import OPERATOR_STEPS, State, Step, step
 from gateway.runtime import RUNTIME, Runtime
 from gateway.store import text
 
@@ -33,11 +33,30 @@ async def _record(runtime: Runtime, request: web.Request) -> AppealRecord:
     return await runtime.appeals.require(request.match_info["appeal_no"])
 
 
-def _step(event_type: str, record: AppealRecord) -> None:
+def _step(event_type: str, record: AppealRecord) -> Step:
     try:
-        step(OPERATOR_STEPS, event_type, record.state)
+        return step(OPERATOR_STEPS, event_type, record.state)
     except ValueError as e:
         raise Conflict(str(e), state=record.state.value) from None
+
+
+async def _apply(
+    runtime: Runtime,
+    record: AppealRecord,
+    event_type: str,
+    fields: dict[str, str] | None = None,
+    **detail: Any,
+) -> State:
+    """One operator step: checked against the loop, recorded in the history, applied atomically."""
+    found = _step(event_type, record)
+    state = found.to or record.state
+    event = history_event(event_type, ACTOR, runtime.clock(), state=state.value, **detail)
+    result = await runtime.appeals.transition(
+        record.appeal.appeal_no, allowed=found.after, to=found.to, event=event, fields=fields
+    )
+    if not result.ok:
+        raise Conflict(f"{event_type!r} is not allowed now: {result.reason}")
+    return state
 
 
 @routes.get("/api/v1/appeals/{appeal_no}")
@@ -145,15 +164,7 @@ async def decide_extension(request: web.Request) -> web.Response:
         if deadlines is not None:
             fields["deadlines"] = json.dumps(deadlines)
             detail["reply_by"] = deadlines.get("reply_by")
-    result = await runtime.appeals.transition(
-        record.appeal.appeal_no,
-        allowed=OPERATOR_STEPS["extension_decided"].after,
-        to=None,
-        event=history_event("extension_decided", ACTOR, now, **detail),
-        fields=fields,
-    )
-    if not result.ok:
-        raise Conflict(f"not allowed now: {result.reason}")
+    await _apply(runtime, record, "extension_decided", fields, **detail)
     return web.json_response({"appeal_no": record.appeal.appeal_no, "extension": DECIDED[body.decision]})
 
 
@@ -169,23 +180,14 @@ async def return_visit(request: web.Request) -> web.Response:
     runtime = require_operator(request)
     body: ReturnVisit = parse(ReturnVisit, await read_json(request))
     record = await _record(runtime, request)
-    _step("visited", record)
-    result = await runtime.appeals.transition(
-        record.appeal.appeal_no,
-        allowed=OPERATOR_STEPS["visited"].after,
-        to=State.visited,
-        event=history_event(
-            "visited",
-            ACTOR,
-            runtime.clock(),
-            state=State.visited.value,
-            satisfaction=body.satisfaction,
-            note=body.note,
-        ),
-        fields={"satisfaction": body.satisfaction},
+    await _apply(
+        runtime,
+        record,
+        "visited",
+        {"satisfaction": body.satisfaction},
+        satisfaction=body.satisfaction,
+        note=body.note,
     )
-    if not result.ok:
-        raise Conflict(f"not allowed now: {result.reason}")
     return web.json_response({"appeal_no": record.appeal.appeal_no, "state": State.visited.value})
 
 
@@ -204,15 +206,7 @@ async def review(request: web.Request) -> web.Response:
     appeal_no = record.appeal.appeal_no
     now = runtime.clock()
     if body.decision == "approve":
-        _step("filed", record)
-        result = await runtime.appeals.transition(
-            appeal_no,
-            allowed=OPERATOR_STEPS["filed"].after,
-            to=State.filed,
-            event=history_event("filed", ACTOR, now, state=State.filed.value, reviewed=True, note=body.note),
-        )
-        if not result.ok:
-            raise Conflict(f"not allowed now: {result.reason}")
+        await _apply(runtime, record, "filed", reviewed=True, note=body.note)
         return web.json_response({"appeal_no": appeal_no, "state": State.filed.value})
     _step("reopened", record)
     if record.unit is None:
