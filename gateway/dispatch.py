@@ -82,8 +82,7 @@ class DispatchWorker:
                     GROUP, self.consumer, {self.keys.intake_stream: ">"}, count=32, block=BLOCK_MS
                 )
                 for _stream, entries in batches or []:
-                    for entry_id, fields in entries:
-                        await self._handle(entry_id, fields)
+                    await self._handle_all(entries)
             except (RedisError, OSError) as e:
                 self.log.warning("dispatch.redis_error", error=str(e))
                 await asyncio.sleep(1)  # back off while Redis is away, then read again
@@ -98,11 +97,17 @@ class DispatchWorker:
                 self.keys.intake_stream, GROUP, self.consumer, idle, start_id=start, count=64
             )
             start, entries = result[0], result[1]
-            for entry_id, fields in entries:
-                if fields:
-                    await self._handle(entry_id, fields)
+            await self._handle_all([(entry_id, fields) for entry_id, fields in entries if fields])
             if start in (b"0-0", "0-0"):
                 return
+
+    async def _handle_all(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        """A batch at once: each entry is one appeal, independent of the others (Redis round trips
+        overlap instead of adding up). A Redis error leaves the rest pending for a retry."""
+        results = await asyncio.gather(*(self._handle(e, f) for e, f in entries), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def _handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         appeal_no = fields.get(b"appeal_no", b"").decode()

@@ -183,18 +183,17 @@ def _pool_kwargs() -> dict[str, Any]:
     return {"socket_timeout": 10, "socket_connect_timeout": 5, "max_connections": 64, "timeout": 10}
 
 
+def client(redis_url: str) -> aioredis.Redis:
+    """An asyncio client whose pool waits for a free connection instead of failing under load."""
+    return aioredis.Redis(connection_pool=BlockingConnectionPool.from_url(redis_url, **_pool_kwargs()))
+
+
 def connect(redis_url: str | None, data_dir: Path) -> tuple[aioredis.Redis, EmbeddedRedis | None]:
     """An asyncio client for ``redis_url``, or for an embedded server under ``data_dir``."""
     if redis_url:
-        pool = BlockingConnectionPool.from_url(redis_url, **_pool_kwargs())
-        return aioredis.Redis(connection_pool=pool), None
+        return client(redis_url), None
     embedded = EmbeddedRedis(data_dir)
-    pool = BlockingConnectionPool(
-        connection_class=aioredis.UnixDomainSocketConnection,
-        path=embedded.socket_path,
-        **_pool_kwargs(),
-    )
-    return aioredis.Redis(connection_pool=pool), embedded
+    return client(f"unix://{embedded.socket_path}"), embedded
 
 
 def text(value: bytes | str) -> str:

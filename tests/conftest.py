@@ -22,7 +22,7 @@ from gateway.app import create_app
 from gateway.config import Config, load_config
 from gateway.registry import Registry, load_kinds
 from gateway.runtime import Runtime
-from gateway.store import EmbeddedRedis, Keys
+from gateway.store import EmbeddedRedis, Keys, client
 from normalizer import SHANGHAI
 
 T = TypeVar("T")
@@ -54,9 +54,9 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
+    redis = client(redis_url)
+    yield redis
+    await redis.aclose(close_connection_pool=True)
 
 
 @pytest.fixture
