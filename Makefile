@@ -38,6 +38,10 @@ test-deps:
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-imapd) \
 		|| echo "warning: could not install dovecot-imapd; the mailbox tests that need it will skip"; \
 	fi
+	@if [ ! -x /usr/bin/chromium ]; then \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) \
+		|| echo "warning: could not install chromium; the dashboard browser test will skip"; \
+	fi
 
 bench: dev
 	$(BIN)/python -m bench.e2e

@@ -135,6 +135,8 @@ class AnswerResult:
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+CHANNEL_ID: web.RequestKey[str] = web.RequestKey("channel_id", str)
+"""Set by a shared route (Open311) once it knows the request's channel: channel health counts it."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,12 @@ class Adapter(ABC, Generic[S]):
 
     async def aclose(self) -> None:
         """Stop work and release resources. Idempotent."""
+
+    async def health(self) -> dict[str, Any]:
+        """A poller's own view for channel health (from Redis, so any process can ask): ``state``
+        (connected, reconnecting, auth_failed, stopped), ``at`` (ISO time it last reported) or
+        ``lag_seconds``, ``error``. Webhook kinds keep the default: nothing."""
+        return {}
 
     async def on_event(self, appeal: Appeal, event: dict[str, Any]) -> None:
         """Called (in the background) after each step of the loop on one of this channel's appeals,

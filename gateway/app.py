@@ -9,8 +9,11 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from adapters.base import Handler
+from gateway import dashboard, metrics, openapi
 from gateway.api import deliveries, inquiry, operators, units
+from gateway.api import health as health_api
 from gateway.errors import HotlineError, TransientError
+from gateway.health.http import channel_outcomes
 from gateway.runtime import RUNTIME, Runtime
 
 log = structlog.get_logger("http")
@@ -67,7 +70,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 def create_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
     app = web.Application(
-        middlewares=[json_errors],
+        middlewares=[channel_outcomes, json_errors],
         client_max_size=runtime.config.gateway.intake.max_body_bytes,
     )
     app[RUNTIME] = runtime
@@ -77,6 +80,8 @@ def create_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
     app.router.add_routes(operators.routes)
     app.router.add_routes(deliveries.routes)
     app.router.add_routes(inquiry.routes)
+    for more in (health_api.routes, metrics.routes, dashboard.routes, openapi.routes):
+        app.router.add_routes(more)
     by_kind: dict[type, list[object]] = {}
     for channel_id, adapter in runtime.adapters.items():
         by_kind.setdefault(type(adapter), []).append(adapter)

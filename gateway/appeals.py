@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -164,6 +164,8 @@ class Appeals:
     ) -> None:
         self.channel_kinds = channel_kinds
         self.on_event: Callable[[str, str], None] = lambda _appeal_no, _event: None
+        # told every submit's outcome: accepted, duplicate, rejected or failed (channel health)
+        self.on_submit: Callable[[str, str], Awaitable[None]] | None = None
         self.redis = redis
         self.keys = keys
         self.prefix = prefix
@@ -176,6 +178,20 @@ class Appeals:
         self._transition = redis.register_script(_TRANSITION)
 
     async def submit(self, message: InboundMessage) -> Receipt:
+        """Store the message as an appeal (see :meth:`_submit`); ``on_submit`` hears the outcome."""
+        outcome = "failed"
+        try:
+            receipt = await self._submit(message)
+            outcome = "duplicate" if receipt.duplicate else "accepted"
+            return receipt
+        except BadRequest:
+            outcome = "rejected"
+            raise
+        finally:
+            if self.on_submit is not None:
+                await self.on_submit(message.channel_id, outcome)
+
+    async def _submit(self, message: InboundMessage) -> Receipt:
         """Store the message as an appeal, once per (channel, external id). Returns only after the
         appeal, its raw payload and its intake entry are written. A message with a ``thread`` and
         ``hold_seconds`` joins the thread's held appeal if there is one, else starts one that is
@@ -403,9 +419,11 @@ class Appeals:
         if record is None:
             return None
         unit = self.network.get(record.unit) if record.unit else None
+        reply = (record.reply or {}).get("content")
         return AppealStatus(
             appeal=record.appeal,
             state=record.state.value,
             unit_name=unit.name if unit else None,
             updated_at=record.updated_at,
+            notes=(f"答复：{reply}",) if reply else (),
         )

@@ -113,28 +113,30 @@ def cmd_units(args: argparse.Namespace) -> int:
             for r in rows:
                 print(f"{r['level']}  {r['id']:<36} {r['name']}  (parent: {r['parent'] or '-'})")
         return 0
-    unit_id = args.unit_id
-    if unit_id not in config.network:
-        print(f"no unit {unit_id!r}; see `hotline-gateway units list`", file=sys.stderr)
+    unit_ids = list(config.network.units) if args.unit_id == "all" else [args.unit_id]
+    if args.unit_id != "all" and args.unit_id not in config.network:
+        print(f"no unit {args.unit_id!r}; see `hotline-gateway units list`", file=sys.stderr)
         return 2
 
-    async def credentials(redis: Any, keys: Keys) -> dict[str, Any]:
+    async def credentials(redis: Any, keys: Keys) -> list[dict[str, Any]]:
         from gateway.credentials import CredentialStore
         from gateway.runtime import shanghai_now
 
         store = CredentialStore(redis, keys)
-        if args.rotate:
-            overlap = config.gateway.delivery.secret_overlap_hours * 3600
-            creds = await store.rotate(unit_id, now=shanghai_now().timestamp(), overlap=overlap)
-        else:
-            creds = await store.get(unit_id)
-        return {
-            "unit": unit_id,
-            "webhook_secret": creds.webhook_secret,
-            "api_token": creds.api_token,
-        }
+        out = []
+        for unit_id in unit_ids:
+            if args.rotate:
+                overlap = config.gateway.delivery.secret_overlap_hours * 3600
+                creds = await store.rotate(unit_id, now=shanghai_now().timestamp(), overlap=overlap)
+            else:
+                creds = await store.get(unit_id)
+            out.append(
+                {"unit": unit_id, "webhook_secret": creds.webhook_secret, "api_token": creds.api_token}
+            )
+        return out
 
-    print(json.dumps(_with_store(credentials), indent=2))
+    found = _with_store(credentials)
+    print(json.dumps(found if args.unit_id == "all" else found[0], indent=2))
     return 0
 
 
@@ -230,6 +232,22 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return _with_store(run)
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """Channels and units as the API shows them, read from the store a serving gateway uses."""
+    from gateway import status
+    from gateway.runtime import shanghai_now
+
+    config = _config(args)
+    registry = load_kinds(strict=False)
+
+    async def run(redis: Any, keys: Keys) -> dict[str, Any]:
+        return await status.collect(config, registry, redis, keys, shanghai_now())
+
+    report = _with_store(run)
+    status.print_report(report, as_json=args.json, all_units=args.all)
+    return status.exit_code(report)
+
+
 def cmd_demo_unit(args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -273,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = with_config(units_sub.add_parser("list", help="list the units"))
     listing.add_argument("--json", action="store_true")
     creds = with_config(units_sub.add_parser("credentials", help="a unit's webhook secret and token"))
-    creds.add_argument("unit_id")
+    creds.add_argument("unit_id", help="a unit id, or 'all' for a JSON list of every unit's")
     creds.add_argument("--rotate", action="store_true", help="issue new ones (old ones overlap)")
     units.set_defaults(fn=cmd_units)
 
@@ -289,6 +307,13 @@ def build_parser() -> argparse.ArgumentParser:
     dlq_recover.add_argument("--since", help="ISO 8601 time with offset")
     dlq.set_defaults(fn=cmd_dlq)
 
+    status_cmd = with_config(
+        sub.add_parser("status", help="channel and unit health (exit 1: down or silent)")
+    )
+    status_cmd.add_argument("--json", action="store_true")
+    status_cmd.add_argument("--all", action="store_true", help="every unit, idle healthy ones too")
+    status_cmd.set_defaults(fn=cmd_status)
+
     demo = sub.add_parser("demo-unit", help="a reference receiver for units' webhooks")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8081)
@@ -297,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(fn=cmd_demo_unit)
 
     add_parsers(sub, default_config)
+    from adapters.feed.simulator import add_parser as add_simulate_upstream
+
+    add_simulate_upstream(sub)
     return parser
 
 

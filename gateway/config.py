@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from gateway.errors import ConfigError
+from gateway.health.settings import AlertSettings
 from gateway.sla import DEFAULT_SLA, SlaConfig
 from router import Network, RouterConfig, Taxonomy, Unit, build_gazetteer, build_router_config
 from router.network import NetworkError
@@ -83,6 +84,7 @@ class GatewaySettings(_Strict):
     operator_token: SecretStr = Field(description="Bearer token of the centre's operators.")
     intake: IntakeSettings = IntakeSettings()
     delivery: DeliverySettings = DeliverySettings()
+    alerts: AlertSettings = AlertSettings()
 
 
 class ChannelSpec(_Strict):

@@ -23,6 +23,7 @@ from gateway.credentials import CredentialStore
 from gateway.delivery import DeliveryQueue, DeliveryWorker
 from gateway.delivery.health import UnitHealthStore
 from gateway.dispatch import DispatchWorker
+from gateway.health.service import HealthService
 from gateway.registry import Registry
 from gateway.reload import RoutingReloader
 from gateway.sla import Deadlines, extend
@@ -55,6 +56,7 @@ class Runtime:
     deliverer: DeliveryWorker = field(init=False)
     adapters: dict[str, Adapter] = field(init=False, default_factory=dict)  # type: ignore[type-arg]
     reloader: RoutingReloader = field(init=False)
+    health: HealthService = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
     _watch: asyncio.Task[None] | None = field(init=False, default=None)
     _background: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
@@ -108,6 +110,8 @@ class Runtime:
             if channel.enabled and channel.settings is not None:
                 cls = self.registry.kinds[channel.kind]
                 self.adapters[channel.id] = cls(channel.id, channel.settings, context)
+        self.health = HealthService(self)
+        self.health.wire()
 
     def publish(self, appeal_no: str, event: str) -> None:
         """Tell the appeal's channel adapter about a step of the loop (kinds that write back)."""
@@ -144,6 +148,7 @@ class Runtime:
     async def start(self, *, workers: bool = True) -> None:
         for adapter in self.adapters.values():
             await adapter.start()
+        await self.health.start()
         if workers:
             self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatch"))
             self._tasks.append(asyncio.create_task(self.deliverer.run(), name="delivery"))
@@ -156,6 +161,7 @@ class Runtime:
     async def stop(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
+        await self.health.stop()
         if self._background:
             await asyncio.wait(self._background, timeout=STOP_TIMEOUT)
         # A flag as well as a cancel: a cancel that lands as a blocking read times out can be lost.
@@ -165,8 +171,13 @@ class Runtime:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT)
         self._tasks.clear()
-        for adapter in self.adapters.values():
-            await adapter.aclose()
+        for channel_id, adapter in self.adapters.items():
+            try:
+                await asyncio.wait_for(adapter.aclose(), STOP_TIMEOUT)
+            except Exception as e:  # one adapter that cannot close must not keep the others open
+                structlog.get_logger("runtime").warning(
+                    "adapter.close_failed", channel=channel_id, error=repr(e)
+                )
 
 
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)

@@ -132,6 +132,7 @@ class UpstreamRef(_Model):
     platform: str
     number: str
     deadline: AwareDatetime | None = None
+    supervised: bool = Field(default=False, description="The platform marks the work order as supervised.")
 
 
 class RawRef(_Model):

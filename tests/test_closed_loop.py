@@ -161,3 +161,19 @@ async def test_extension_moves_nothing_until_approved_and_reopen_goes_back(gatew
     assert deliveries[1].json()["type"] == "cn.gov.12345.appeal.reopened"
     assert (await api.appeal(appeal_no))["reopened"] == 1
     assert (await api.unit(unit, appeal_no, {"type": "replied", "content": "已彻底修复"}))[0] == 200
+
+
+async def test_the_reply_shows_on_the_portal_for_the_citizen(gateway: Gateway) -> None:
+    from tests.conftest import PORTAL_KEY
+
+    api = Api(gateway)
+    appeal_no = await gateway.post_appeal(description=LAMP)
+    unit = (await gateway.wait_state(appeal_no, "dispatched")).unit
+    await api.unit(unit, appeal_no, {"type": "signed"})
+    await api.unit(unit, appeal_no, {"type": "replied", "content": "路灯已于今日修复，感谢您的反映。"})
+    response = await gateway.client.get(
+        f"/open311/v2/requests/{appeal_no}.json", params={"api_key": PORTAL_KEY}
+    )
+    (view,) = await response.json()
+    assert view["status"] == "closed"
+    assert "路灯已于今日修复" in view["status_notes"]

@@ -280,3 +280,27 @@ async def test_a_thousand_appeals_with_30_percent_failures_each_arrive_under_one
 async def _all(delivered: set[str], wanted: set[str]) -> None:
     while not delivered >= wanted:
         await asyncio.sleep(0.05)
+
+
+async def test_a_unit_down_for_an_hour_then_back_gets_everything_once(
+    engine: Gateway, clock: FakeClock
+) -> None:
+    gw = engine
+    gw.receiver.statuses["gas-supply"] = [503] * 1000
+    numbers = [await gw.post_appeal(description=f"{GAS}，{i}号楼") for i in range(5)]
+    await gw.receiver.wait_for(5)
+    for _minute in range(60):  # an hour of the clock, a minute at a time: retries keep failing
+        clock.advance(60)
+    await eventually(gw.runtime.alerts.active)
+    gw.receiver.statuses["gas-supply"] = []
+    clock.advance(60)
+
+    async def all_in() -> bool:
+        ok = {r.json()["subject"] for r in gw.receiver.received if r.unit == "gas-supply"}
+        return ok >= set(numbers) and await gw.runtime.redis.zcard(gw.runtime.keys.delivery_schedule) == 0
+
+    await eventually(all_in, 10)
+    by_appeal: dict[str, set[str]] = {}
+    for r in gw.receiver.received:
+        by_appeal.setdefault(r.json()["subject"], set()).add(r.headers["webhook-id"])
+    assert all(len(ids) == 1 for ids in by_appeal.values())

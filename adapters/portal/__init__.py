@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from adapters.base import Adapter, AnswerResult, Capabilities, InboundMessage, Route
+from adapters.base import CHANNEL_ID, Adapter, AnswerResult, Capabilities, InboundMessage, Route
 from adapters.portal.config import PortalConfig
 from adapters.portal.decode import SERVICES, decode_request, request_view
 from gateway.errors import BadRequest, HotlineError, NotFound, Unauthorized, UnsupportedMediaType
@@ -89,6 +89,7 @@ class PortalAdapter(Adapter[PortalConfig]):
             body = await request.read()
             fields = _fields(body, request.content_type)
             adapter = adapter or channel_for(fields.get("api_key"))
+            request[CHANNEL_ID] = adapter.channel_id  # for channel health (gateway.health.http)
             return await adapter.create(request, fields)
 
         @_open311_errors

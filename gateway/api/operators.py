@@ -74,7 +74,10 @@ async def get_appeal(request: web.Request) -> web.Response:
 async def dispatch_queue(request: web.Request) -> web.Response:
     """The manual dispatch queue, oldest first, with the router's top candidates."""
     runtime = require_operator(request)
-    limit = min(int(request.query.get("limit", "100")), 500)
+    try:
+        limit = min(max(int(request.query.get("limit", "100")), 1), 500)
+    except ValueError:
+        raise BadRequest("limit is a whole number", field="limit") from None
     entries: Any = await runtime.redis.zrange(runtime.keys.manual_queue, 0, limit - 1, withscores=True)
     items = []
     for member, since in entries:

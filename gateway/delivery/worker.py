@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +67,8 @@ class DeliveryWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self.running = False
         self.stopping = False
+        # told every attempt: unit, result, seconds it took (delivery health and metrics)
+        self.on_attempt: Callable[[str, SendResult, float], Awaitable[None]] | None = None
 
     async def run(self) -> None:
         d = self.settings.delivery
@@ -130,7 +133,10 @@ class DeliveryWorker:
             unit.id, asyncio.Semaphore(self.settings.delivery.per_unit_concurrency)
         )
         async with slots:
+            started = time.monotonic()
             result = await self._send(session, record, str(unit.webhook), appeal.appeal, now)
+        if self.on_attempt is not None:
+            await self.on_attempt(unit.id, result, time.monotonic() - started)
         log = log.bind(channel=appeal.appeal.channel_id, attempt=record.attempts + 1, status=result.status)
         if result.ok:
             await self.queue.delivered(delivery_id, now.isoformat(), result.status or 0)

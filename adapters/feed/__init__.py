@@ -1,0 +1,251 @@
+"""The ``feed`` kind: upstream platforms (the provincial 12345 / governor's hotline, People's Daily
+Online, the national platforms) that hand the city work orders with their own numbers and deadlines.
+
+One kind, configured per platform (``config.py``; docs/feeds.md):
+
+* **pull**: a poller asks ``GET <base_url>/orders?cursor=..&limit=..`` for work orders since its cursor,
+  page by page, every ``interval_seconds``, backing off on failure. The cursor is kept in Redis
+  (``state_key("cursor")``) and moved only after the page's orders are durably stored.
+* **push**: the platform posts one work order to ``POST /channels/<channel id>``, signed with
+  HMAC-SHA256 over app key + timestamp + nonce + body; a timestamp outside the replay window or a
+  nonce seen before is refused. The signature is checked before the body is parsed.
+* One appeal per upstream order number (the external id), across restarts and repeated pages.
+* **write-back**: signing, return, extension, reply and filing (归档) are queued in Redis by
+  ``on_event`` and sent by a background sender until the platform accepts them (``writeback.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import random
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from adapters.base import (
+    Adapter,
+    AdapterContext,
+    AnswerResult,
+    Capabilities,
+    CheckResult,
+    InboundMessage,
+    Receipt,
+    Route,
+)
+from adapters.feed.client import FeedClient
+from adapters.feed.config import FeedConfig
+from adapters.feed.decode import order_of, parse_json, sign, to_draft, writeback_item
+from adapters.feed.writeback import WritebackQueue, WritebackSender
+from gateway.alerts import Alerts
+from gateway.errors import BadRequest, HotlineError, PayloadTooLarge, Unauthorized
+from gateway.store import text
+from normalizer import Appeal, mask_phone
+
+__all__ = ["FeedAdapter", "FeedConfig"]
+
+MAX_NONCE = 64
+
+
+class FeedAdapter(Adapter[FeedConfig]):
+    kind = "feed"
+    Config = FeedConfig
+    capabilities = Capabilities(webhook=True, poller=True, can_answer=True, native_ack=True, writes_back=True)
+
+    def __init__(self, channel_id: str, settings: FeedConfig, context: AdapterContext) -> None:
+        super().__init__(channel_id, settings, context)
+        self.platform = settings.platform or channel_id
+        self.client = FeedClient(settings)
+        self.queue = WritebackQueue(context.redis, self.state_key)
+        self.sender = WritebackSender(
+            channel_id,
+            self.queue,
+            self.client,
+            settings.writeback,
+            Alerts(context.redis, context.keys, context.clock),
+            context.clock,
+            self.log,
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- push -----------------------------------------------------------------------------------
+
+    def routes(self) -> Sequence[Route]:
+        return (Route("POST", "", self.receive),) if self.settings.push.enabled else ()
+
+    def _signed_headers(self, request: web.Request) -> tuple[str, str, str]:
+        """App key and timestamp, checked before the body is read; the nonce and signature."""
+        key = request.headers.get("X-App-Key", "")
+        stamp = request.headers.get("X-Timestamp", "")
+        nonce = request.headers.get("X-Nonce", "")
+        signature = request.headers.get("X-Signature", "")
+        if not (key and stamp and nonce and signature):
+            raise Unauthorized("X-App-Key, X-Timestamp, X-Nonce and X-Signature are required")
+        if not hmac.compare_digest(key.encode(), self.settings.app_key.encode()):
+            raise Unauthorized("the app key or signature is not valid")
+        if len(nonce) > MAX_NONCE or not stamp.isdigit():
+            raise Unauthorized("the nonce or timestamp is not valid")
+        window = self.settings.push.replay_window_seconds
+        if abs(self.context.clock().timestamp() - int(stamp)) > window:
+            raise Unauthorized(f"the timestamp is more than {window} s off: replayed or a wrong clock")
+        return stamp, nonce, signature
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        limit = self.context.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+        body = await request.read()
+        if len(body) > limit:
+            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+        return body
+
+    async def receive(self, request: web.Request) -> web.Response:
+        stamp, nonce, signature = self._signed_headers(request)
+        body = await self._read_body(request)
+        expected = sign(
+            self.settings.app_key, self.settings.app_secret.get_secret_value(), stamp, nonce, body
+        )
+        if not hmac.compare_digest(signature.lower().encode(), expected.encode()):
+            raise Unauthorized("the app key or signature is not valid")
+        window = self.settings.push.replay_window_seconds
+        if not await self.context.redis.set(self.state_key("nonce", nonce), stamp, nx=True, ex=2 * window):
+            raise Unauthorized("the nonce was used already: a replayed request")
+        receipt = await self.take(parse_json(body))
+        return web.json_response(
+            {"code": 0, "message": "ok", "appeal_no": receipt.appeal_no, "duplicate": receipt.duplicate}
+        )
+
+    async def take(self, data: Any) -> Receipt:
+        """Store one work order (pushed or pulled) as an appeal, once per order number."""
+        order = order_of(data, self.settings.fields)
+        draft = to_draft(order, self.settings, self.platform)
+        receipt = await self.context.intake.submit(
+            InboundMessage(self.channel_id, order.raw, "application/json", draft)
+        )
+        upstream = draft.upstream
+        self.log.info(
+            "feed.received",
+            appeal_no=receipt.appeal_no,
+            number=order.number,
+            duplicate=receipt.duplicate,
+            supervised=bool(upstream and upstream.supervised),
+            phone=mask_phone(draft.citizen.phone) if draft.citizen.phone else None,
+        )
+        return receipt
+
+    # --- pull -----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._tasks:
+            return
+        if self.settings.pull is not None:
+            self._tasks.append(asyncio.create_task(self._pull_loop(), name=f"feed-pull:{self.channel_id}"))
+        if self.settings.writeback.enabled:
+            self._tasks.append(
+                asyncio.create_task(self.sender.run(), name=f"feed-writeback:{self.channel_id}")
+            )
+
+    async def aclose(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5.0)
+        await self.client.aclose()
+
+    async def _pull_loop(self) -> None:
+        pull = self.settings.pull
+        assert pull is not None
+        backoff = pull.backoff_initial_seconds
+        while True:
+            try:
+                await self.poll_once()
+                backoff, wait = pull.backoff_initial_seconds, pull.interval_seconds
+            except (HotlineError, RedisError) as e:
+                error = e.message if isinstance(e, HotlineError) else type(e).__name__
+                self.log.warning("feed.pull_failed", error=error, retry_in=round(backoff, 1))
+                wait, backoff = backoff, min(backoff * 2, pull.backoff_max_seconds)
+            except Exception:  # never let the poller die silently
+                self.log.exception("feed.poller_failed", retry_in=round(backoff, 1))
+                wait, backoff = backoff, min(backoff * 2, pull.backoff_max_seconds)
+            await asyncio.sleep(wait * (1 + random.random() * 0.1))
+
+    async def poll_once(self) -> int:
+        """Fetch the pages after the cursor and store their orders; the number of new appeals.
+        The cursor moves only once a page's orders are stored, so a crash repeats a page (dedup)."""
+        pull = self.settings.pull
+        assert pull is not None
+        key = self.state_key("cursor")
+        stored = await self.context.redis.get(key)
+        cursor = text(stored) if stored is not None else pull.initial_cursor
+        new = 0
+        for _ in range(pull.max_pages):
+            page = await self.client.fetch(cursor, pull)
+            for item in page.items:
+                try:
+                    new += not (await self.take(item)).duplicate
+                except BadRequest as e:
+                    self.log.warning("feed.rejected", cursor=cursor, reason=e.message)
+            if page.next_cursor is None or page.next_cursor == cursor:
+                break  # no cursor, or the platform repeated the page: ask again next time
+            await self.context.redis.set(key, page.next_cursor)
+            cursor = page.next_cursor
+            if not page.has_more:
+                break
+        return new
+
+    async def check(self) -> CheckResult:
+        if self.settings.pull is None:
+            return CheckResult(ok=True, detail="push only: nothing to probe")
+        try:
+            await self.client.fetch(self.settings.pull.initial_cursor, self.settings.pull)
+        except HotlineError as e:
+            return CheckResult(ok=False, detail=e.message)
+        return CheckResult(ok=True, detail="the platform answers the pull API")
+
+    # --- write-back -----------------------------------------------------------------------------
+
+    async def on_event(self, appeal: Appeal, event: dict[str, Any]) -> None:
+        wb = self.settings.writeback
+        event_type = str(event.get("type", ""))
+        if not wb.enabled or appeal.upstream is None or event_type not in wb.actions:
+            return
+        try:
+            reply = await self._reply_text(appeal.appeal_no) if event_type == "replied" else None
+            item = writeback_item(
+                appeal.appeal_no, appeal.upstream.number, event, item_id=uuid.uuid4().hex, text=reply
+            )
+            await self.queue.put(item)
+        except RedisError as e:
+            self.log.error(
+                "feed.writeback_failed", appeal_no=appeal.appeal_no, type=event_type, error=type(e).__name__
+            )
+            return
+        self.log.info("feed.writeback_queued", appeal_no=appeal.appeal_no, type=event_type)
+        self.sender.wake.set()
+
+    async def _reply_text(self, appeal_no: str) -> str | None:
+        stored = await self.context.redis.hget(self.context.keys.appeal(appeal_no), "reply")
+        if not stored:
+            return None
+        content = json.loads(stored).get("content")
+        return str(content) if content else None
+
+    async def writeback_pending(self) -> list[dict[str, Any]]:
+        return await self.queue.pending()
+
+    async def writeback_failures(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Write-backs that kept failing (newest first), for the operators."""
+        return await self.queue.failures(limit)
+
+    async def answer(self, appeal: Appeal, text: str) -> AnswerResult:
+        wb = self.settings.writeback
+        if wb.enabled and "replied" in wb.actions and appeal.upstream is not None:
+            return AnswerResult(
+                delivered=True, via="upstream", detail="the reply is written back; the platform answers"
+            )
+        return AnswerResult(delivered=False, via="upstream", detail="write-back of replies is off")

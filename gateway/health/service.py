@@ -1,0 +1,186 @@
+"""The health service of one gateway process: records channel outcomes and delivery attempts (Redis
+for the shared truth, Prometheus counters for this process), answers reports, judges channel status
+every ``alerts.evaluate_seconds`` and raises or resolves alerts, which are posted to the operators'
+webhook.
+
+Wiring (:meth:`HealthService.wire`, called once by the runtime): ``Appeals.on_submit`` (accepted,
+duplicate; for poller kinds also received, rejected, failed), ``DeliveryWorker.on_attempt``, a listener
+on :class:`~gateway.alerts.Alerts`, and the loop's events (the overdue index). HTTP outcomes of channel
+routes come from the middleware in :mod:`gateway.health.http`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Coroutine
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from redis.exceptions import RedisError
+
+from gateway.errors import HotlineError
+from gateway.health.notify import AlertPoster
+from gateway.health.overdue import DeadlineIndex
+from gateway.health.report import channel_reports, unit_reports
+from gateway.health.store import HealthStore
+from gateway.metrics import Metrics
+
+if TYPE_CHECKING:
+    from gateway.delivery.sender import SendResult
+    from gateway.runtime import Runtime
+
+IN_REQUEST: ContextVar[bool] = ContextVar("in_channel_request", default=False)
+"""Set while an HTTP request is handled: its received/rejected/failed are counted by the middleware."""
+POLLER_HEALTH_TIMEOUT = 2.0
+STOP_TIMEOUT = 5.0
+log = structlog.get_logger("health")
+
+
+class HealthService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.store = HealthStore(runtime.redis, runtime.keys)
+        self.metrics = Metrics()
+        alerts = runtime.config.gateway.alerts
+        self.poster = AlertPoster(alerts, runtime.config.gateway.centre.name)
+        self.deadlines = DeadlineIndex(runtime.redis, runtime.keys, runtime.appeals)
+        self.interval = alerts.evaluate_seconds
+        self._task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._stopping = asyncio.Event()
+
+    def wire(self) -> None:
+        rt = self.runtime
+        rt.appeals.on_submit = self.on_submit
+        rt.deliverer.on_attempt = self.on_attempt
+        rt.alerts.listeners.append(self.poster.on_alert)
+        publish = rt.appeals.on_event
+
+        def on_event(appeal_no: str, event: str) -> None:
+            publish(appeal_no, event)
+            self._spawn(self.deadlines.update(appeal_no))
+
+        rt.appeals.on_event = rt.assignments.on_event = on_event
+
+    # --- recording ---------------------------------------------------------------------------
+
+    async def record(self, channel_id: str, outcomes: tuple[str, ...], error: str = "") -> None:
+        if not outcomes:
+            return
+        self.metrics.count(channel_id, outcomes)
+        try:
+            await self.store.record("channel", channel_id, outcomes, self.runtime.clock(), error)
+        except (RedisError, OSError) as e:  # the outcome itself already answered; a lost count is logged
+            log.warning("health.not_recorded", channel=channel_id, error=type(e).__name__)
+
+    async def record_response(self, channel_id: str, status: int, error: str = "") -> None:
+        """One request on a channel's routes answered ``status``."""
+        outcomes: tuple[str, ...] = ("received",)
+        if 400 <= status < 500:
+            outcomes += ("rejected",)
+        elif status >= 500:
+            outcomes += ("failed",)
+        await self.record(channel_id, outcomes, error if status >= 400 else "")
+
+    async def on_submit(self, channel_id: str, outcome: str) -> None:
+        """``Appeals.submit`` finished: accepted, duplicate, rejected or failed."""
+        if IN_REQUEST.get():
+            await self.record(channel_id, (outcome,) if outcome in ("accepted", "duplicate") else ())
+        else:  # a poller's message: nobody else counts it
+            error = {"rejected": "message refused", "failed": "store unavailable"}.get(outcome, "")
+            await self.record(channel_id, ("received", outcome), error)
+
+    async def on_attempt(self, unit: str, result: SendResult, seconds: float) -> None:
+        self.metrics.attempt(unit, result.ok, seconds)
+        outcomes = ("attempts", "ok" if result.ok else "failed")
+        try:
+            await self.store.record(
+                "unit", unit, outcomes, self.runtime.clock(), "" if result.ok else result.error
+            )
+        except (RedisError, OSError) as e:
+            log.warning("health.not_recorded", unit=unit, error=type(e).__name__)
+
+    # --- reports -----------------------------------------------------------------------------
+
+    async def poller_health(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for channel_id, adapter in self.runtime.adapters.items():
+            try:
+                async with asyncio.timeout(POLLER_HEALTH_TIMEOUT):
+                    found[channel_id] = dict(await adapter.health())
+            except Exception as e:  # a broken hook must not hide the other channels
+                found[channel_id] = {"state": "unknown", "error": repr(e)[:200]}
+        return found
+
+    async def channels(self) -> list[dict[str, Any]]:
+        rt = self.runtime
+        return await channel_reports(rt.config, self.store, await self.poller_health(), rt.clock())
+
+    async def units(self) -> list[dict[str, Any]]:
+        rt = self.runtime
+        return await unit_reports(rt.config, self.store, rt.unit_health, rt.redis, rt.keys, rt.clock())
+
+    # --- alerts ------------------------------------------------------------------------------
+
+    async def evaluate(self) -> list[dict[str, Any]]:
+        """Judge every channel once; raise ``channel:<id>:silent`` / ``:down``, resolve the rest."""
+        reports = await self.channels()
+        alerts = self.runtime.alerts
+        for c in reports:
+            for bad in ("silent", "down"):
+                key = f"channel:{c['id']}:{bad}"
+                if c["status"] == bad:
+                    await alerts.raise_(
+                        key,
+                        f"channel_{bad}",
+                        f"{c['name']} ({c['id']}) is {bad}: {'; '.join(c['reasons'])}",
+                        channel=c["id"],
+                    )
+                else:
+                    await alerts.resolve(key, f"{c['name']} ({c['id']}) is {c['status']} again")
+        return reports
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.evaluate()
+            except (RedisError, OSError) as e:
+                log.warning("health.evaluate_failed", error=type(e).__name__)
+            except Exception:  # the monitor never dies silently
+                log.exception("health.evaluate_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.interval)
+
+    async def start(self) -> None:
+        enabled = [c.id for c in self.runtime.config.channels if c.enabled]
+        try:
+            await self.store.begin_observing(enabled, self.runtime.clock())
+        except (RedisError, OSError) as e:
+            log.warning("health.not_started", error=type(e).__name__)
+        self._stopping.clear()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.run(), name="health")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        self._stopping.set()
+        if task is not None:
+            # A flag as well as a cancel: a cancel landing inside a Redis call can be swallowed.
+            task.cancel()
+            await asyncio.wait([task], timeout=STOP_TIMEOUT)
+        if self._background:
+            await asyncio.wait(self._background, timeout=5.0)
+        await self.poster.aclose()
+
+    def _spawn(self, work: Coroutine[Any, Any, None] | Awaitable[None]) -> None:
+        async def guarded() -> None:
+            try:
+                await work
+            except (RedisError, OSError, HotlineError) as e:
+                log.warning("health.index_not_updated", error=type(e).__name__)
+
+        task = asyncio.create_task(guarded())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
