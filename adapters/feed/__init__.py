@@ -42,7 +42,7 @@ from adapters.feed.config import FeedConfig
 from adapters.feed.decode import order_of, parse_json, sign, to_draft, writeback_item
 from adapters.feed.writeback import WritebackQueue, WritebackSender
 from gateway.alerts import Alerts
-from gateway.errors import BadRequest, HotlineError, PayloadTooLarge, Unauthorized
+from gateway.errors import BadRequest, HotlineError, Unauthorized
 from gateway.store import text
 from normalizer import Appeal, mask_phone
 
@@ -94,18 +94,9 @@ class FeedAdapter(Adapter[FeedConfig]):
             raise Unauthorized(f"the timestamp is more than {window} s off: replayed or a wrong clock")
         return stamp, nonce, signature
 
-    async def _read_body(self, request: web.Request) -> bytes:
-        limit = self.context.max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-        body = await request.read()
-        if len(body) > limit:
-            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-        return body
-
     async def receive(self, request: web.Request) -> web.Response:
         stamp, nonce, signature = self._signed_headers(request)
-        body = await self._read_body(request)
+        body = await self.read_body(request)
         expected = sign(
             self.settings.app_key, self.settings.app_secret.get_secret_value(), stamp, nonce, body
         )

@@ -17,39 +17,22 @@ from aiohttp.test_utils import TestServer
 from gateway.config import Config, load_config
 from gateway.health.settings import AlertSettings
 from gateway.registry import Registry
-from tests.adapters.sms.standin import ACCESS_KEY_ID, ACCESS_KEY_SECRET, SmsStandIn
-from tests.conftest import CONFIG_DIR, OPERATOR_TOKEN, Gateway, UnitReceiver, sample_env
+from tests.adapters.sms.standin import SMS_TOKEN, UPLINK, SmsStandIn, running_standin, sms_env
+from tests.conftest import CONFIG_DIR, OPERATOR_TOKEN, Gateway, UnitReceiver
 
-SMS_TOKEN = "test-sms-token"
-UPLINK = "/channels/sms-12345/uplink"
 AUTH = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 ALERT_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 @pytest.fixture
 async def standin() -> AsyncIterator[SmsStandIn]:
-    stand = SmsStandIn()
-    app = web.Application()
-    app.router.add_post("/", stand.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    stand.url = str(server.make_url("/"))
-    yield stand
-    await server.close()
-
-
-def health_env(receiver: UnitReceiver, standin: SmsStandIn) -> dict[str, str]:
-    return sample_env(receiver.url) | {
-        "SMS_CALLBACK_TOKEN": SMS_TOKEN,
-        "SMS_SEND_ENDPOINT": standin.url,
-        "SMS_ACCESS_KEY_ID": ACCESS_KEY_ID,
-        "SMS_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
-    }
+    async with running_standin() as stand:
+        yield stand
 
 
 @pytest.fixture
 def config(registry: Registry, receiver: UnitReceiver, standin: SmsStandIn) -> Config:
-    return load_config(CONFIG_DIR, kinds=registry.kinds, env=health_env(receiver, standin))
+    return load_config(CONFIG_DIR, kinds=registry.kinds, env=sms_env(receiver.url, standin))
 
 
 @dataclass

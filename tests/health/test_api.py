@@ -19,7 +19,7 @@ from gateway.health.rules import hour_of
 from gateway.registry import Registry
 from gateway.store import Keys
 from normalizer import SHANGHAI
-from tests.adapters.sms.standin import SmsStandIn
+from tests.adapters.sms.standin import SmsStandIn, sms_env
 from tests.conftest import FakeClock, Gateway, UnitReceiver, eventually, start_gateway
 from tests.health.conftest import (
     ALERT_SECRET,
@@ -27,7 +27,6 @@ from tests.health.conftest import (
     AlertReceiver,
     channels,
     forged_wechat,
-    health_env,
     post_sms,
     settle,
     sms,
@@ -264,7 +263,7 @@ async def test_status_cli_tells_the_same_truth(
     assert await forged_wechat(gateway) == 401
     env = (
         os.environ
-        | health_env(receiver, standin)
+        | sms_env(receiver.url, standin)
         | {"REDIS_URL": redis_url, "HOTLINE_REDIS_NAMESPACE": keys.ns}
     )
     cli = [sys.executable, "-m", "gateway", "status"]

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import urllib.parse
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 ACCESS_KEY_ID = "test-access-key-id"
 ACCESS_KEY_SECRET = "test-access-key-secret"
@@ -84,3 +87,34 @@ class SmsStandIn:
         async with self.arrived:
             await asyncio.wait_for(self.arrived.wait_for(lambda: len(self.sent) >= count), timeout)
         return list(self.sent)
+
+
+SMS_TOKEN = "test-sms-token"
+UPLINK = "/channels/sms-12345/uplink"
+
+
+@contextlib.asynccontextmanager
+async def running_standin() -> AsyncIterator[SmsStandIn]:
+    """The provider stand-in as a real HTTP server on 127.0.0.1."""
+    stand = SmsStandIn()
+    app = web.Application()
+    app.router.add_post("/", stand.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    stand.url = str(server.make_url("/"))
+    try:
+        yield stand
+    finally:
+        await server.close()
+
+
+def sms_env(receiver_url: str, standin: SmsStandIn) -> dict[str, str]:
+    """The sample environment with the SMS channel's callback token and template API set."""
+    from tests.conftest import sample_env
+
+    return sample_env(receiver_url) | {
+        "SMS_CALLBACK_TOKEN": SMS_TOKEN,
+        "SMS_SEND_ENDPOINT": standin.url,
+        "SMS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "SMS_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
+    }

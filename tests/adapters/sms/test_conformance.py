@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from tests.adapters.sms.conftest import SMS_TOKEN, UPLINK
+from tests.adapters.sms.standin import SMS_TOKEN, UPLINK
 from tests.conformance.kit import AdapterConformance, Req
 
 JSON = {"Content-Type": "application/json"}

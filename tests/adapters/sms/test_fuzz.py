@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from adapters.sms.decode import decode_push, to_draft
 from gateway.errors import BadRequest
-from tests.adapters.sms.conftest import SMS_TOKEN, UPLINK
+from tests.adapters.sms.standin import SMS_TOKEN, UPLINK
 from tests.conftest import Gateway
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40))

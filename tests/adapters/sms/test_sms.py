@@ -19,8 +19,7 @@ from gateway.errors import AdapterAuthError
 from gateway.registry import Registry
 from gateway.store import Keys
 from normalizer import SHANGHAI, Appeal
-from tests.adapters.sms.conftest import SMS_TOKEN, UPLINK
-from tests.adapters.sms.standin import SmsStandIn
+from tests.adapters.sms.standin import SMS_TOKEN, UPLINK, SmsStandIn
 from tests.conformance.kit import stored_appeals
 from tests.conftest import FakeClock, Gateway, UnitReceiver, eventually, start_gateway
 
