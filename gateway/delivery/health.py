@@ -57,12 +57,15 @@ class UnitHealthStore:
             last_error=f.get("last_error", ""),
         )
 
-    async def success(self, unit: str, now: float) -> None:
+    async def success(self, unit: str, now: float) -> int:
+        """Record a delivered attempt; returns how many consecutive failures it ended."""
         key = self.keys.unit_health(unit)
         async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hget(key, "consecutive_failures")
             pipe.hset(key, mapping={"consecutive_failures": 0, "last_success_at": now, "open_until": 0})
             pipe.hdel(key, "first_failure_at")
-            await pipe.execute()
+            before, *_ = await pipe.execute()
+        return int(before or 0)
 
     async def failure(self, unit: str, now: float, error: str) -> UnitHealth:
         key = self.keys.unit_health(unit)

@@ -140,8 +140,8 @@ class DeliveryWorker:
         log = log.bind(channel=appeal.appeal.channel_id, attempt=record.attempts + 1, status=result.status)
         if result.ok:
             await self.queue.delivered(delivery_id, now.isoformat(), result.status or 0)
-            await self.health.success(unit.id, now.timestamp())
-            await self.alerts.resolve(f"unit:{unit.id}:unreachable", f"{unit.name} answers again")
+            if await self.health.success(unit.id, now.timestamp()):
+                await self.alerts.resolve(f"unit:{unit.id}:unreachable", f"{unit.name} answers again")
             log.info("delivery.delivered")
             return result
         if result.status == 410:
