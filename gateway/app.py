@@ -14,6 +14,7 @@ from gateway.api import deliveries, inquiry, operators, units
 from gateway.api import health as health_api
 from gateway.errors import HotlineError, TransientError
 from gateway.health.http import channel_outcomes
+from gateway.http import json_response
 from gateway.runtime import RUNTIME, Runtime
 
 log = structlog.get_logger("http")
@@ -22,7 +23,7 @@ log = structlog.get_logger("http")
 def error_response(status: int, code: str, message: str, **extra: object) -> web.Response:
     body: dict[str, object] = {"code": code, "message": message}
     body.update(extra)
-    return web.json_response({"error": body}, status=status)
+    return json_response({"error": body}, status=status)
 
 
 @web.middleware
@@ -31,7 +32,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except HotlineError as e:
-        response = web.json_response(e.to_json(), status=e.status)
+        response = json_response(e.to_json(), status=e.status)
         if isinstance(e, TransientError):
             response.headers["Retry-After"] = str(int(e.retry_after))
         return response
@@ -54,7 +55,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "alive"})
+    return json_response({"status": "alive"})
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -65,7 +66,7 @@ async def readyz(request: web.Request) -> web.Response:
     except (RedisError, OSError):
         checks["redis"] = False
     ready = all(checks.values())
-    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+    return json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
 
 def create_app(runtime: Runtime, *, workers: bool = True) -> web.Application:

@@ -43,6 +43,7 @@ from adapters.feed.decode import order_of, parse_json, sign, to_draft, writeback
 from adapters.feed.writeback import WritebackQueue, WritebackSender
 from gateway.alerts import Alerts
 from gateway.errors import BadRequest, HotlineError, Unauthorized
+from gateway.http import json_response
 from gateway.store import text
 from normalizer import Appeal, mask_phone
 
@@ -106,7 +107,7 @@ class FeedAdapter(Adapter[FeedConfig]):
         if not await self.context.redis.set(self.state_key("nonce", nonce), stamp, nx=True, ex=2 * window):
             raise Unauthorized("the nonce was used already: a replayed request")
         receipt = await self.take(parse_json(body))
-        return web.json_response(
+        return json_response(
             {"code": 0, "message": "ok", "appeal_no": receipt.appeal_no, "duplicate": receipt.duplicate}
         )
 

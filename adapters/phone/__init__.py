@@ -39,6 +39,7 @@ from adapters.phone.decode import (
     record_to_hash,
 )
 from gateway.errors import StorageUnavailable, Unauthorized
+from gateway.http import json_response
 from gateway.store import decode_hash, text
 from normalizer import mask_phone, normalize_phone
 
@@ -74,7 +75,7 @@ class PhoneAdapter(Adapter[PhoneConfig]):
             await self.record(call)
         except RedisError as e:
             raise StorageUnavailable("the call store is unavailable; try again") from e
-        return web.json_response({"code": 0, "message": "ok"})
+        return json_response({"code": 0, "message": "ok"})
 
     async def _appeal(self, event: str, fields: dict[str, str]) -> web.Response:
         draft = decode_work_order(fields) if event == "workOrder" else decode_voicemail(fields)
@@ -91,7 +92,7 @@ class PhoneAdapter(Adapter[PhoneConfig]):
             duplicate=receipt.duplicate,
         )
         await self._count(event, unique=f"{event}:{draft.external_id}", first=not receipt.duplicate)
-        return web.json_response(
+        return json_response(
             {"code": 0, "message": "ok", "appealNo": receipt.appeal_no, "duplicate": receipt.duplicate},
             status=200 if receipt.duplicate else 201,
         )

@@ -19,6 +19,7 @@ from adapters.base import CHANNEL_ID, Adapter, AnswerResult, Capabilities, Inbou
 from adapters.portal.config import PortalConfig
 from adapters.portal.decode import SERVICES, decode_request, request_view
 from gateway.errors import BadRequest, HotlineError, NotFound, Unauthorized, UnsupportedMediaType
+from gateway.http import json_response
 from normalizer import Appeal, appeal_day
 
 __all__ = ["PortalAdapter", "PortalConfig"]
@@ -34,7 +35,7 @@ def _open311_errors(
             return await handler(request)
         except HotlineError as e:
             headers = {"Retry-After": str(int(getattr(e, "retry_after", 0)))} if e.status == 503 else {}
-            return web.json_response(
+            return json_response(
                 [{"code": e.status, "description": e.message}], status=e.status, headers=headers
             )
 
@@ -80,7 +81,7 @@ class PortalAdapter(Adapter[PortalConfig]):
 
         @_open311_errors
         async def services(request: web.Request) -> web.Response:
-            return web.json_response(list(SERVICES))
+            return json_response(list(SERVICES))
 
         @_open311_errors
         async def create(request: web.Request) -> web.Response:
@@ -119,7 +120,7 @@ class PortalAdapter(Adapter[PortalConfig]):
         )
         self.log.info("appeal.received", appeal_no=receipt.appeal_no, duplicate=receipt.duplicate)
         notice = "重复提交，已合并到原诉求" if receipt.duplicate else "您的诉求已受理"
-        return web.json_response(
+        return json_response(
             [
                 {
                     "service_request_id": receipt.appeal_no,
@@ -134,7 +135,7 @@ class PortalAdapter(Adapter[PortalConfig]):
         status = await self.context.intake.status(appeal_no)
         if status is None or status.appeal.channel_id != self.channel_id:
             raise NotFound(f"no request {appeal_no}")
-        return web.json_response([request_view(status)])
+        return json_response([request_view(status)])
 
     async def answer(self, appeal: Appeal, text: str) -> AnswerResult:
         # Open311 has no push: the answer shows in the request's status_notes when polled.

@@ -38,6 +38,7 @@ from gateway.errors import (
     TransientError,
     Unauthorized,
 )
+from gateway.http import json_response
 from normalizer import Appeal, mask_phone
 from normalizer.phone import national_digits
 
@@ -118,7 +119,7 @@ class SmsAdapter(Adapter[SmsConfig]):
             self.log.warning("sms.rejected", message_id=item.message_id, reason=item.reason)
         if not stored:
             raise BadRequest("the push holds no usable SMS", rejected=[r.reason for r in rejected][:10])
-        return web.json_response(ACKS[self.settings.provider])
+        return json_response(ACKS[self.settings.provider])
 
     def _acknowledge(self, appeal_no: str, phone: str) -> None:
         if self._sender is None or self.settings.send is None:

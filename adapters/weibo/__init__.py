@@ -18,6 +18,7 @@ from adapters.signatures import verify_sorted_sha1
 from adapters.weibo.config import WeiboConfig
 from adapters.weibo.decode import Push, decode_push, parse_json, text_reply
 from gateway.errors import BadRequest, Unauthorized
+from gateway.http import json_response
 
 __all__ = ["WeiboAdapter", "WeiboConfig"]
 
@@ -60,7 +61,7 @@ class WeiboAdapter(Adapter[WeiboConfig]):
         answer = await self._handle(push, body)
         if answer is None:
             return web.Response(text="", content_type="text/plain")
-        return web.json_response(text_reply(push, answer))
+        return json_response(text_reply(push, answer))
 
     async def _handle(self, push: Push, raw: bytes) -> str | None:
         if push.kind == "follow":

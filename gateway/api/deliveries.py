@@ -17,6 +17,7 @@ from gateway.delivery.queue import DeliveryRecord
 from gateway.delivery.sender import EVENT_ASSIGNED, build_event
 from gateway.delivery.worker import unit_view
 from gateway.errors import BadRequest, NotFound
+from gateway.http import json_response
 from gateway.runtime import RUNTIME, Runtime
 from gateway.store import text
 
@@ -53,7 +54,7 @@ def _since(value: str | None) -> float:
 async def dead_letters(request: web.Request) -> web.Response:
     runtime = require_operator(request)
     records = await runtime.deliveries.dead(request.query.get("unit"), _since(request.query.get("since")))
-    return web.json_response({"count": len(records), "items": [_record_json(r) for r in records]})
+    return json_response({"count": len(records), "items": [_record_json(r) for r in records]})
 
 
 @routes.post("/api/v1/dead-letters/{delivery_id}/replay")
@@ -63,7 +64,7 @@ async def replay(request: web.Request) -> web.Response:
     if not await runtime.deliveries.replay(delivery_id, runtime.clock().timestamp()):
         raise NotFound(f"no dead letter {delivery_id}")
     runtime.deliverer.wake.set()
-    return web.json_response({"delivery_id": delivery_id, "status": "pending"})
+    return json_response({"delivery_id": delivery_id, "status": "pending"})
 
 
 class Recover(BaseModel):
@@ -80,7 +81,7 @@ async def recover(request: web.Request) -> web.Response:
         raise NotFound(f"no unit {unit_id}")
     body: Recover = parse(Recover, await read_json(request)) if request.can_read_body else Recover()
     replayed = await recover_unit(runtime, unit_id, _since(body.since))
-    return web.json_response({"unit": unit_id, "replayed": replayed})
+    return json_response({"unit": unit_id, "replayed": replayed})
 
 
 async def recover_unit(runtime: Runtime, unit_id: str, since: float) -> list[str]:
@@ -104,7 +105,7 @@ async def enable(request: web.Request) -> web.Response:
     released = await runtime.unit_health.enable(unit_id, runtime.clock().timestamp())
     await runtime.alerts.resolve(f"unit:{unit_id}:disabled", f"{unit_id} re-enabled by an operator")
     runtime.deliverer.wake.set()
-    return web.json_response({"unit": unit_id, "enabled": True, "released": released})
+    return json_response({"unit": unit_id, "enabled": True, "released": released})
 
 
 @routes.get("/api/v1/units/{unit_id}/inbox")
@@ -126,7 +127,7 @@ async def inbox(request: web.Request) -> web.Response:
             break
         await asyncio.sleep(POLL)  # long poll over Redis, shared by every gateway process
     events = [e for e in [await _event(runtime, text(i)) for i in ids] if e is not None]
-    return web.json_response({"count": len(events), "events": events})
+    return json_response({"count": len(events), "events": events})
 
 
 async def _event(runtime: Runtime, delivery_id: str) -> dict[str, Any] | None:
@@ -155,4 +156,4 @@ async def acknowledge(request: web.Request) -> web.Response:
     delivery_id = request.match_info["delivery_id"]
     if not await runtime.deliveries.acknowledge(unit_id, delivery_id, runtime.clock().isoformat()):
         raise NotFound(f"no pending delivery {delivery_id} in the inbox of {unit_id}")
-    return web.json_response({"delivery_id": delivery_id, "status": "delivered"})
+    return json_response({"delivery_id": delivery_id, "status": "delivered"})

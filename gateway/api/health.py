@@ -10,6 +10,7 @@ from aiohttp import web
 
 from gateway.api.operators import require_operator
 from gateway.errors import BadRequest
+from gateway.http import json_response
 
 routes = web.RouteTableDef()
 
@@ -33,7 +34,7 @@ async def channels(request: web.Request) -> web.Response:
     """Every configured channel (disabled ones too) with its status, counts, rates and last times."""
     runtime = require_operator(request)
     items = await runtime.health.channels()
-    return web.json_response(
+    return json_response(
         {"at": runtime.clock().isoformat(), "count": len(items), "summary": _summary(items), "items": items}
     )
 
@@ -43,7 +44,7 @@ async def units(request: web.Request) -> web.Response:
     """Every member unit's delivery health: success rate, last success, failures, breaker, pending."""
     runtime = require_operator(request)
     items = await runtime.health.units()
-    return web.json_response(
+    return json_response(
         {"at": runtime.clock().isoformat(), "count": len(items), "summary": _summary(items), "items": items}
     )
 
@@ -53,7 +54,7 @@ async def overdue(request: web.Request) -> web.Response:
     """Open appeals past the deadline they wait on (signing while dispatched, else the reply)."""
     runtime = require_operator(request)
     items = await runtime.health.deadlines.overdue(runtime.clock(), _limit(request, 200, 1000))
-    return web.json_response({"count": len(items), "items": items})
+    return json_response({"count": len(items), "items": items})
 
 
 @routes.get("/api/v1/alerts")
@@ -62,4 +63,4 @@ async def alerts(request: web.Request) -> web.Response:
     runtime = require_operator(request)
     limit = _limit(request, 50, 1000)
     log = [json.loads(x) for x in await runtime.redis.lrange(runtime.keys.alerts_log, 0, limit - 1)]
-    return web.json_response({"active": await runtime.alerts.active(), "log": log})
+    return json_response({"active": await runtime.alerts.active(), "log": log})

@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.errors import BadRequest, NotFound, RateLimited
+from gateway.http import json_response
 from gateway.lifecycle import State
 from gateway.runtime import RUNTIME, Runtime
 
@@ -153,4 +154,4 @@ async def inquiry(request: web.Request) -> web.Response:
         "unit_name": unit.name if unit is not None else None,
         "timeline": public_timeline(await runtime.appeals.history(appeal_no)),
     }
-    return web.json_response(body, headers={"Cache-Control": "no-store"})
+    return json_response(body, headers={"Cache-Control": "no-store"})

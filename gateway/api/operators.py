@@ -15,6 +15,7 @@ from gateway.appeals import AppealRecord, history_event
 from gateway.delivery import EVENT_REOPENED
 from gateway.dispatch import assignment_of
 from gateway.errors import BadRequest, Conflict
+from gateway.http import json_response
 from gateway.lifecycle import OPERATOR_STEPS, State, Step, step
 from gateway.runtime import RUNTIME, Runtime
 from gateway.store import text
@@ -67,7 +68,7 @@ async def get_appeal(request: web.Request) -> web.Response:
     body["decision"] = record.decision
     body["appeal"] = record.appeal.model_dump(mode="json")
     body["history"] = await runtime.appeals.history(record.appeal.appeal_no)
-    return web.json_response(body)
+    return json_response(body)
 
 
 @routes.get("/api/v1/dispatch-queue")
@@ -95,7 +96,7 @@ async def dispatch_queue(request: web.Request) -> web.Response:
                 "explanation": (record.decision or {}).get("explanation"),
             }
         )
-    return web.json_response({"count": len(items), "items": items})
+    return json_response({"count": len(items), "items": items})
 
 
 class Assign(BaseModel):
@@ -133,7 +134,7 @@ async def assign(request: web.Request) -> web.Response:
         ),
     )
     runtime.deliverer.wake.set()
-    return web.json_response({"appeal_no": record.appeal.appeal_no, "state": "dispatched", "unit": unit.id})
+    return json_response({"appeal_no": record.appeal.appeal_no, "state": "dispatched", "unit": unit.id})
 
 
 DECIDED = {"approve": "approved", "deny": "denied"}
@@ -168,7 +169,7 @@ async def decide_extension(request: web.Request) -> web.Response:
             fields["deadlines"] = json.dumps(deadlines)
             detail["reply_by"] = deadlines.get("reply_by")
     await _apply(runtime, record, "extension_decided", fields, **detail)
-    return web.json_response({"appeal_no": record.appeal.appeal_no, "extension": DECIDED[body.decision]})
+    return json_response({"appeal_no": record.appeal.appeal_no, "extension": DECIDED[body.decision]})
 
 
 class ReturnVisit(BaseModel):
@@ -191,7 +192,7 @@ async def return_visit(request: web.Request) -> web.Response:
         satisfaction=body.satisfaction,
         note=body.note,
     )
-    return web.json_response({"appeal_no": record.appeal.appeal_no, "state": State.visited.value})
+    return json_response({"appeal_no": record.appeal.appeal_no, "state": State.visited.value})
 
 
 class Review(BaseModel):
@@ -210,7 +211,7 @@ async def review(request: web.Request) -> web.Response:
     now = runtime.clock()
     if body.decision == "approve":
         await _apply(runtime, record, "filed", reviewed=True, note=body.note)
-        return web.json_response({"appeal_no": appeal_no, "state": State.filed.value})
+        return json_response({"appeal_no": appeal_no, "state": State.filed.value})
     _step("reopened", record)
     if record.unit is None:
         raise Conflict("the appeal has no unit to reopen it with")
@@ -243,7 +244,7 @@ async def review(request: web.Request) -> web.Response:
     )
     await runtime.redis.hincrby(runtime.keys.appeal(appeal_no), "reopened", 1)
     runtime.deliverer.wake.set()
-    return web.json_response({"appeal_no": appeal_no, "state": State.handling.value})
+    return json_response({"appeal_no": appeal_no, "state": State.handling.value})
 
 
 @routes.post("/api/v1/routing/reload")
@@ -252,8 +253,8 @@ async def reload_routing(request: web.Request) -> web.Response:
     runtime = require_operator(request)
     result = runtime.reloader.reload()
     if not result.applied:
-        return web.json_response(
+        return json_response(
             {"error": {"code": "config", "message": "configuration refused", "problems": result.problems}},
             status=422,
         )
-    return web.json_response({"applied": True})
+    return json_response({"applied": True})

@@ -13,6 +13,7 @@ from gateway.api.auth import bearer
 from gateway.appeals import AppealRecord, history_event
 from gateway.dispatch import assignment_of
 from gateway.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from gateway.http import json_response
 from gateway.lifecycle import UNIT_STEPS, State, step
 from gateway.runtime import RUNTIME, Runtime
 from normalizer import Attachment
@@ -133,7 +134,7 @@ async def post_event(request: web.Request) -> web.Response:
         raise Conflict(f"{event.type!r} is not allowed now: {result.reason}")
     if event.type == "replied":
         runtime.answer_citizen(appeal_no)
-    return web.json_response({"appeal_no": appeal_no, "state": (to or record.state).value})
+    return json_response({"appeal_no": appeal_no, "state": (to or record.state).value})
 
 
 async def _sub_assign(runtime: Runtime, record: AppealRecord, unit_id: str, event: UnitEvent) -> web.Response:
@@ -169,7 +170,7 @@ async def _sub_assign(runtime: Runtime, record: AppealRecord, unit_id: str, even
         ),
     )
     runtime.deliverer.wake.set()
-    return web.json_response({"appeal_no": appeal_no, "state": State.dispatched.value, "unit": child.id})
+    return json_response({"appeal_no": appeal_no, "state": State.dispatched.value, "unit": child.id})
 
 
 @routes.get("/api/v1/units/{unit_id}/appeals/{appeal_no}")
@@ -180,4 +181,4 @@ async def get_appeal(request: web.Request) -> web.Response:
     record = await own_appeal(runtime, unit_id, request.match_info["appeal_no"], or_supervised=True)
     body = record.summary()
     body["history"] = await runtime.appeals.history(record.appeal.appeal_no)
-    return web.json_response(body)
+    return json_response(body)
