@@ -3,6 +3,7 @@ return visit, review, file; out-of-order steps get 409; repeated returns go to t
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from tests.conftest import OPERATOR_TOKEN, Gateway
@@ -177,3 +178,32 @@ async def test_the_reply_shows_on_the_portal_for_the_citizen(gateway: Gateway) -
     (view,) = await response.json()
     assert view["status"] == "closed"
     assert "路灯已于今日修复" in view["status_notes"]
+
+
+async def test_a_missed_signing_deadline_is_escalated_until_the_unit_signs(
+    config: Any, redis: Any, keys: Any, registry: Any, receiver: Any, clock: Any
+) -> None:
+    from tests.conftest import eventually, start_gateway
+
+    gw = await start_gateway(config, redis, keys, registry, receiver, clock=clock)
+    try:
+        api = Api(gw)
+        appeal_no = await gw.post_appeal(description=LAMP)
+        record = await gw.wait_state(appeal_no, "dispatched")
+        sign_by = record.deadlines["sign_by"]
+        await eventually(lambda: gw.runtime.redis.zscore(gw.runtime.keys.k("health", "deadlines"), appeal_no))
+        await gw.runtime.health.escalate_overdue()
+        assert [a for a in await gw.runtime.alerts.active() if a["kind"] == "appeal_overdue"] == []
+        clock.now = datetime.fromisoformat(sign_by) + timedelta(minutes=1)
+        await gw.runtime.health.escalate_overdue()
+        (alert,) = [a for a in await gw.runtime.alerts.active() if a["kind"] == "appeal_overdue"]
+        assert alert["appeal_no"] == appeal_no and "sign_by" in alert["message"]
+        assert (await api.unit(record.unit, appeal_no, {"type": "signed"}))[0] == 200
+
+        async def resolved() -> bool:
+            await gw.runtime.health.escalate_overdue()
+            return not [a for a in await gw.runtime.alerts.active() if a["kind"] == "appeal_overdue"]
+
+        await eventually(resolved)
+    finally:
+        await gw.client.close()

@@ -140,7 +140,29 @@ class HealthService:
                     )
                 else:
                     await alerts.resolve(key, f"{c['name']} ({c['id']}) is {c['status']} again")
+        await self.escalate_overdue()
         return reports
+
+    async def escalate_overdue(self) -> None:
+        """An appeal past the deadline it waits on (signing, reply) raises ``appeal_overdue`` once,
+        resolved when the appeal moves on or its deadline is extended."""
+        alerts = self.runtime.alerts
+        overdue = await self.deadlines.overdue(self.runtime.clock())
+        current = set()
+        for item in overdue:
+            key = f"appeal:{item['appeal_no']}:overdue:{item['missed']}"
+            current.add(key)
+            await alerts.raise_(
+                key,
+                "appeal_overdue",
+                f"{item['appeal_no']} missed its {item['missed']} deadline at {item['unit'] or 'the centre'}",
+                appeal_no=item["appeal_no"],
+                unit=item["unit"],
+                due_at=item["due_at"],
+            )
+        for alert in await alerts.active():
+            if alert.get("kind") == "appeal_overdue" and alert["key"] not in current:
+                await alerts.resolve(alert["key"], f"{alert.get('appeal_no')} is no longer overdue")
 
     async def run(self) -> None:
         while not self._stopping.is_set():
