@@ -31,6 +31,7 @@ Nth working day after the day the current ``reply_by`` falls in (the day that en
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
@@ -142,6 +143,7 @@ DEFAULT_SLA = SlaConfig(
 """The reference city's limits; ``config/sla.yaml`` writes the same values out."""
 
 
+@functools.cache
 def calendar_years() -> range:
     """The years ``chinese-calendar`` knows (statutory holidays and adjusted working days)."""
     known = chinese_calendar.holidays
