@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from tests.conftest import OPERATOR_TOKEN, Gateway
 
 LAMP = "小区门口的路灯坏了一个月，晚上很黑，希望尽快修好"
@@ -198,6 +200,14 @@ async def test_a_missed_signing_deadline_is_escalated_until_the_unit_signs(
         await gw.runtime.health.escalate_overdue()
         (alert,) = [a for a in await gw.runtime.alerts.active() if a["kind"] == "appeal_overdue"]
         assert alert["appeal_no"] == appeal_no and "sign_by" in alert["message"]
+        await gw.runtime.health.escalate_overdue()  # still overdue: no second alert, no second reminder
+        reminder = (await receiver.wait_for(2))[1]
+        assert reminder.unit == record.unit
+        event = reminder.json()
+        assert (event["type"], event["subject"]) == ("cn.gov.12345.appeal.overdue", appeal_no)
+        assert event["data"]["assignment"]["missed"] == "sign_by"
+        with pytest.raises(TimeoutError):
+            await receiver.wait_for(3, timeout=0.5)
         assert (await api.unit(record.unit, appeal_no, {"type": "signed"}))[0] == 200
 
         async def resolved() -> bool:

@@ -88,6 +88,38 @@ class DeliveryQueue:
         data = await self.redis.hgetall(self.keys.delivery(delivery_id))
         return DeliveryRecord.from_hash(delivery_id, data) if data else None
 
+    async def add(
+        self,
+        delivery_id: str,
+        *,
+        appeal_no: str,
+        unit: str,
+        event_type: str,
+        data: str,
+        at: str,
+        due: float,
+        pull: bool,
+    ) -> bool:
+        """A delivery that is not an assignment (a reminder); False when that id already exists."""
+        key = self.keys.delivery(delivery_id)
+        if not await self.redis.hsetnx(key, "appeal_no", appeal_no):
+            return False
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                key,
+                mapping={
+                    "unit": unit,
+                    "attempts": 0,
+                    "status": "pending",
+                    "created_at": at,
+                    "assignment": data,
+                    "event_type": event_type,
+                },
+            )
+            pipe.zadd(self.keys.inbox(unit) if pull else self.keys.delivery_schedule, {delivery_id: due})
+            await pipe.execute()
+        return True
+
     async def delivered(self, delivery_id: str, at: str, status: int) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(

@@ -14,6 +14,7 @@ from standardwebhooks import Webhook
 
 EVENT_ASSIGNED = "cn.gov.12345.appeal.assigned"  # a new assignment (also after passing down)
 EVENT_REOPENED = "cn.gov.12345.appeal.reopened"  # the centre's review sent it back to the unit
+EVENT_OVERDUE = "cn.gov.12345.appeal.overdue"  # a reminder: the unit missed a deadline (催办)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Awaitable, Coroutine
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from redis.exceptions import RedisError
 
+from gateway.delivery.sender import EVENT_OVERDUE
 from gateway.errors import HotlineError
 from gateway.health.notify import AlertPoster
 from gateway.health.overdue import DeadlineIndex
@@ -143,6 +145,33 @@ class HealthService:
         await self.escalate_overdue()
         return reports
 
+    async def remind(self, item: dict[str, Any]) -> None:
+        """催办: the unit gets an ``appeal.overdue`` delivery naming the missed deadline (once)."""
+        rt = self.runtime
+        unit = rt.config.network.get(item["unit"])
+        if unit is None:
+            return
+        now = rt.clock()
+        data = {
+            "unit": unit.id,
+            "unit_name": unit.name,
+            "missed": item["missed"],
+            "due_at": item["due_at"],
+            "overdue_minutes": item["overdue_minutes"],
+            "reminded_at": now.isoformat(),
+        }
+        await rt.deliveries.add(
+            f"msg_{item['appeal_no']}_overdue_{item['missed']}",
+            appeal_no=item["appeal_no"],
+            unit=unit.id,
+            event_type=EVENT_OVERDUE,
+            data=json.dumps(data, ensure_ascii=False),
+            at=now.isoformat(),
+            due=now.timestamp(),
+            pull=unit.delivery == "pull",
+        )
+        rt.deliverer.wake.set()
+
     async def escalate_overdue(self) -> None:
         """An appeal past the deadline it waits on (signing, reply) raises ``appeal_overdue`` once,
         resolved when the appeal moves on or its deadline is extended."""
@@ -152,7 +181,7 @@ class HealthService:
         for item in overdue:
             key = f"appeal:{item['appeal_no']}:overdue:{item['missed']}"
             current.add(key)
-            await alerts.raise_(
+            raised = await alerts.raise_(
                 key,
                 "appeal_overdue",
                 f"{item['appeal_no']} missed its {item['missed']} deadline at {item['unit'] or 'the centre'}",
@@ -160,6 +189,8 @@ class HealthService:
                 unit=item["unit"],
                 due_at=item["due_at"],
             )
+            if raised and item["unit"]:
+                await self.remind(item)
         for alert in await alerts.active():
             if alert.get("kind") == "appeal_overdue" and alert["key"] not in current:
                 await alerts.resolve(alert["key"], f"{alert.get('appeal_no')} is no longer overdue")
