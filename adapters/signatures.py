@@ -10,7 +10,9 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 
-from gateway.errors import Unauthorized
+from aiohttp import web
+
+from gateway.errors import BadRequest, Unauthorized
 
 
 def sorted_sha1(*parts: str) -> str:
@@ -36,3 +38,12 @@ def verify_sorted_sha1(
     if tolerance and (not timestamp.isdigit() or abs(now - seconds(timestamp)) > tolerance):
         raise Unauthorized("the timestamp is too far from now", reason="stale_timestamp")
     return timestamp, nonce
+
+
+def echo(query: Mapping[str, str]) -> web.Response:
+    """The answer to a platform's URL verification: ``echostr`` back, as plain text (call it only
+    after the signature was verified)."""
+    echostr = query.get("echostr", "")
+    if not echostr or len(echostr) > 256:
+        raise BadRequest("echostr is required")
+    return web.Response(text=echostr, content_type="text/plain")

@@ -23,7 +23,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from adapters.base import Adapter, AnswerResult, Capabilities, CheckResult, InboundMessage, Route
-from adapters.signatures import sorted_sha1, verify_sorted_sha1
+from adapters.signatures import echo, sorted_sha1, verify_sorted_sha1
 from adapters.wechat.client import OutsideWindow, WechatApi
 from adapters.wechat.config import WechatConfig
 from adapters.wechat.decode import Inbound, decode_message, parse_xml, text_reply, with_coordinates
@@ -70,10 +70,7 @@ class WechatAdapter(Adapter[WechatConfig]):
     async def verify_url(self, request: web.Request) -> web.Response:
         """URL verification: echo ``echostr`` to a correctly signed GET."""
         self._check_signature(request)
-        echostr = request.query.get("echostr", "")
-        if not echostr or len(echostr) > 256:
-            raise BadRequest("echostr is required")
-        return web.Response(text=echostr, content_type="text/plain")
+        return echo(request.query)
 
     def _crypto(self) -> WeChatCrypto:
         key = self.settings.encoding_aes_key

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from adapters.base import Adapter, Capabilities, InboundMessage, Route
-from adapters.signatures import verify_sorted_sha1
+from adapters.signatures import echo, verify_sorted_sha1
 from adapters.weibo.config import WeiboConfig
 from adapters.weibo.decode import Push, decode_push, parse_json, text_reply
-from gateway.errors import BadRequest, Unauthorized
+from gateway.errors import Unauthorized
 from gateway.http import json_response
 
 __all__ = ["WeiboAdapter", "WeiboConfig"]
@@ -49,10 +49,7 @@ class WeiboAdapter(Adapter[WeiboConfig]):
 
     async def verify_url(self, request: web.Request) -> web.Response:
         self._check_signature(request)
-        echostr = request.query.get("echostr", "")
-        if not echostr or len(echostr) > 256:
-            raise BadRequest("echostr is required")
-        return web.Response(text=echostr, content_type="text/plain")
+        return echo(request.query)
 
     async def receive(self, request: web.Request) -> web.Response:
         self._check_signature(request)  # before the body is read
