@@ -11,6 +11,7 @@ from aiohttp import web
 from gateway.api.operators import require_operator
 from gateway.errors import BadRequest
 from gateway.http import json_response
+from gateway.runtime import Runtime
 
 routes = web.RouteTableDef()
 
@@ -25,28 +26,26 @@ def _limit(request: web.Request, default: int, most: int) -> int:
     return min(value, most)
 
 
-def _summary(items: list[dict[str, Any]]) -> dict[str, int]:
-    return dict(Counter(str(i["status"]) for i in items))
+def _report(runtime: Runtime, items: list[dict[str, Any]]) -> web.Response:
+    """A health listing: when it was judged, how many in each status, and every item."""
+    summary = dict(Counter(str(i["status"]) for i in items))
+    return json_response(
+        {"at": runtime.clock().isoformat(), "count": len(items), "summary": summary, "items": items}
+    )
 
 
 @routes.get("/api/v1/channels")
 async def channels(request: web.Request) -> web.Response:
     """Every configured channel (disabled ones too) with its status, counts, rates and last times."""
     runtime = require_operator(request)
-    items = await runtime.health.channels()
-    return json_response(
-        {"at": runtime.clock().isoformat(), "count": len(items), "summary": _summary(items), "items": items}
-    )
+    return _report(runtime, await runtime.health.channels())
 
 
 @routes.get("/api/v1/units/health")
 async def units(request: web.Request) -> web.Response:
     """Every member unit's delivery health: success rate, last success, failures, breaker, pending."""
     runtime = require_operator(request)
-    items = await runtime.health.units()
-    return json_response(
-        {"at": runtime.clock().isoformat(), "count": len(items), "summary": _summary(items), "items": items}
-    )
+    return _report(runtime, await runtime.health.units())
 
 
 @routes.get("/api/v1/overdue")

@@ -57,20 +57,31 @@ class Thresholds:
     unreachable_seconds: float = 600.0
 
 
+T = TypeVar("T", bound="_Tally")
+
+
 @dataclass(frozen=True)
-class Counts:
+class _Tally:
+    """Named counters that read from a Redis hash and add up field by field."""
+
+    @classmethod
+    def of(cls: type[T], values: Mapping[str, Any]) -> T:
+        return cls(**{f.name: int(values.get(f.name) or 0) for f in fields(cls)})
+
+    def __add__(self: T, other: T) -> T:
+        return type(self)(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Counts(_Tally):
     received: int = 0
     accepted: int = 0
     duplicate: int = 0
     rejected: int = 0
     failed: int = 0
-
-    @classmethod
-    def of(cls, values: Mapping[str, Any]) -> Counts:
-        return cls(**{f.name: int(values.get(f.name) or 0) for f in fields(cls)})
-
-    def __add__(self, other: Counts) -> Counts:
-        return Counts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
     @property
     def errors(self) -> int:
@@ -80,29 +91,16 @@ class Counts:
     def error_share(self) -> float:
         return self.errors / self.received if self.received else 0.0
 
-    def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
 
 @dataclass(frozen=True)
-class UnitCounts:
+class UnitCounts(_Tally):
     attempts: int = 0
     ok: int = 0
     failed: int = 0
 
-    @classmethod
-    def of(cls, values: Mapping[str, Any]) -> UnitCounts:
-        return cls(**{f.name: int(values.get(f.name) or 0) for f in fields(cls)})
-
-    def __add__(self, other: UnitCounts) -> UnitCounts:
-        return UnitCounts(self.attempts + other.attempts, self.ok + other.ok, self.failed + other.failed)
-
     @property
     def success_rate(self) -> float | None:
         return self.ok / self.attempts if self.attempts else None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"attempts": self.attempts, "ok": self.ok, "failed": self.failed}
 
 
 C = TypeVar("C", "Counts", "UnitCounts")
