@@ -3,19 +3,21 @@ taxonomy and the network, and compiled once into a frozen :class:`RouterConfig`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timezone
-from typing import Any
+from typing import Any, Literal
 
 import ahocorasick
 from pydantic import BaseModel, ConfigDict, Field
 
 from normalizer.schema import Urgency
 from router.errors import RoutingConfigError
+from router.learned import LearnedFile
 from router.network import Network, UnitKind
-from router.places import Gazetteer, build_gazetteer
+from router.places import LOCAL_KINDS, Gazetteer, build_gazetteer
 from router.rules import Rule, RuleSpec, compile_rules, local_offset
 from router.taxonomy import CategoryPath, Taxonomy, parse_path
 
@@ -57,6 +59,12 @@ class History(BaseModel):
         return round(math.log(total / (n + 1)) / math.log(total / (self.reference * self.messages + 1)), 3)
 
 
+Responsibility = Literal["sector", "territorial", "shared"]
+"""``sector``: what it is about decides (the category's owner); ``territorial``: where it happened
+decides (the county or district covering the place); ``shared``: sector unless the place named is a
+town, street, township or a place inside one, then territorial."""
+
+
 class RoutingFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -73,6 +81,14 @@ class RoutingFile(BaseModel):
     categories: tuple[CategoryKeywords, ...]
     rules: tuple[RuleSpec, ...] = ()
     history: History | None = Field(default=None, description="Word counts of past appeals.")
+    responsibility: dict[str, Responsibility] = Field(
+        default_factory=dict,
+        description="Category path -> how responsibility is decided (the most specific path wins; "
+        "a path not listed, nor any prefix of it, is `sector`).",
+    )
+    learned: str | None = Field(
+        default=None, description="Reviewed file of learned keyword weights, relative to config/."
+    )
 
 
 @dataclass(frozen=True)
@@ -105,8 +121,26 @@ class RouterConfig:
     rules: tuple[Rule, ...]  # highest priority first
     rules_for: Mapping[str, tuple[Rule, ...]]  # first-level category ("" none) -> rules that may match
     territory: Mapping[str, tuple[str, ...]]  # area id -> territorial unit ids naming it
-    first_owners: Mapping[str, str | None]  # first-level category -> its city-wide default unit
     keyword_count: int
+    responsibility: Mapping[CategoryPath, Responsibility] = dataclasses.field(default_factory=dict)
+    learned_count: int = 0  # words of the learned file
+
+    def responsibility_of(self, path: CategoryPath) -> tuple[Responsibility, CategoryPath]:
+        """How responsibility is decided for ``path``: its most specific listed prefix (or sector)."""
+        for depth in range(len(path), 0, -1):
+            mode = self.responsibility.get(path[:depth])
+            if mode is not None:
+                return mode, path[:depth]
+        return "sector", ()
+
+    def uncovered(self) -> tuple[str, ...]:
+        """Towns, townships and streets of the gazetteer that no territorial unit covers itself
+        (their county or district gets their appeals, with no level-3 unit to pass them to)."""
+        return tuple(
+            a.id
+            for a in self.gazetteer.areas.values()
+            if a.kind in LOCAL_KINDS and not self.territory.get(a.id)
+        )
 
 
 _URGENCY_ORDER = (
@@ -119,11 +153,14 @@ def build_router_config(
     taxonomy: Taxonomy,
     network: Network,
     places: Mapping[str, Any] | None = None,
+    learned: Mapping[str, Any] | None = None,
 ) -> RouterConfig:
-    """Validate ``routing.yaml`` (``data``) and ``places.yaml`` (``places``; None for no gazetteer)
-    against the taxonomy and network. Raises pydantic's ``ValidationError`` for a malformed file and
-    :class:`RoutingConfigError` (with ``path``; paths of other files start with ``(file)``)."""
+    """Validate ``routing.yaml`` (``data``), ``places.yaml`` (``places``; None for no gazetteer) and
+    the learned weights (``learned``; None for none) against the taxonomy and network. Raises
+    pydantic's ``ValidationError`` for a malformed file and :class:`RoutingConfigError` (with
+    ``path``; paths of other files start with ``(file)``)."""
     spec = RoutingFile.model_validate(data)
+    learned_spec = LearnedFile.model_validate(learned) if learned is not None else None
     try:
         gazetteer = build_gazetteer(places)
     except RoutingConfigError as e:
@@ -142,6 +179,22 @@ def build_router_config(
             firsts, paths, _ = entry(word)
             firsts[path[0]] = None
             paths[path] = None
+    responsibility: dict[CategoryPath, Responsibility] = {}
+    for text, mode in spec.responsibility.items():
+        path = parse_path(text)
+        if path not in taxonomy:
+            raise RoutingConfigError(f"responsibility.{text}", f"{text!r} is not in the taxonomy")
+        responsibility[path] = mode
+    learned_weights: dict[str, dict[str, float]] = {}
+    if learned_spec is not None:
+        for first, table in learned_spec.categories.items():
+            if (first,) not in taxonomy:
+                raise RoutingConfigError(
+                    f"(learned) categories.{first}", f"{first!r} is not a first-level category"
+                )
+            for word, weight in table.items():
+                learned_weights.setdefault(word, {})[first] = weight * learned_spec.scale
+                entry(word)
     for grade in _URGENCY_ORDER:
         for word in spec.urgency.get(grade, ()):
             entry(word)[2].append(grade)
@@ -159,9 +212,12 @@ def build_router_config(
     for word, (firsts, paths, grades) in words.items():
         weight = spec.history.weight(word) if spec.history is not None else 1.0
         share = weight / len(firsts) if firsts else 0.0
+        shares = {f: share for f in firsts}
+        for first, value in learned_weights.get(word, {}).items():
+            shares[first] = round(shares.get(first, 0.0) + value, 3)
         info = KeywordInfo(
             word=word,
-            shares=tuple((f, share) for f in firsts),
+            shares=tuple(shares.items()),
             weight=weight,
             paths=tuple(paths),
             urgency=grades[0] if grades else None,
@@ -213,22 +269,10 @@ def build_router_config(
             for first in (*taxonomy.level1, "")
         },
         territory={k: tuple(v) for k, v in territory.items()},
-        first_owners={first: _default_owner(network, owners.get((first,), [])) for first in taxonomy.level1},
         keyword_count=sum(1 for _, paths, _ in words.values() if paths),
+        responsibility=responsibility,
+        learned_count=len(learned_weights),
     )
-
-
-def _default_owner(network: Network, unit_ids: list[str]) -> str | None:
-    """The unit a first-level category goes to by default (city-wide owner, level-3 -> parent)."""
-    found: list[tuple[int, str]] = []
-    for unit_id in unit_ids:
-        unit = network.units[unit_id]
-        if unit.areas:
-            continue
-        if unit.level == 3 and unit.parent is not None:
-            unit = network.units[unit.parent]
-        found.append((unit.level, unit.id))
-    return min(found)[1] if found else None
 
 
 def encode(text: str) -> str:

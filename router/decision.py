@@ -13,6 +13,7 @@ class Candidate(BaseModel):
     unit: str | None
     category: tuple[str, ...]
     score: float
+    reason: str = Field(default="", description="The words that scored it and who would be responsible.")
 
 
 class Decision(BaseModel):
@@ -32,6 +33,9 @@ class Decision(BaseModel):
     )
     area: str | None = Field(default=None, description="Smallest gazetteer area named, if any.")
     place: tuple[str, ...] = Field(default=(), description="Names of that area, county first.")
+    pass_to: str | None = Field(
+        default=None, description="Territorial decisions: the town or street it may be passed down to."
+    )
 
     @property
     def manual(self) -> bool:

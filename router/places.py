@@ -24,6 +24,10 @@ AreaKind = Literal[
 ]  # fmt: skip
 
 
+LOCAL_KINDS = frozenset({"street", "town", "township"})
+"""Level-3 divisions: a town, township or street (乡镇、街道), the level a county passes work down to."""
+
+
 def _encode(text: str) -> str:
     """UTF-8 bytes as characters: a fast automaton scan (see ``router.config.encode``)."""
     return text.encode("utf-8").decode("latin-1")

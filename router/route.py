@@ -25,7 +25,7 @@ from normalizer.schema import AppealType, Urgency
 from router.config import KeywordInfo, RouterConfig, encode
 from router.decision import Candidate, Decision
 from router.network import Unit
-from router.places import Place
+from router.places import LOCAL_KINDS, Place
 from router.rules import Facts, Rule
 from router.taxonomy import CategoryPath
 
@@ -120,19 +120,69 @@ def sector_owner(
 
 
 def territorial_unit(
-    config: RouterConfig, level: int, place: Place | None, exclude: Collection[str]
+    config: RouterConfig, level: int, place: Place | None, exclude: Collection[str], *, exact: bool = False
 ) -> Unit | None:
-    """The territorial unit of ``level`` (3 falls back to 2) covering the place, not excluded."""
+    """The territorial unit of ``level`` (3 falls back to 2 unless ``exact``) covering the place,
+    not excluded."""
     if place is None:
         return None
     lineage = config.gazetteer.lineage(place.area)
-    for want in range(level, 1, -1):
+    for want in range(level, level - 1 if exact else 1, -1):
         for area in lineage:
             for unit_id in config.territory.get(area, ()):
                 unit = config.network.units[unit_id]
                 if unit.level == want and unit_id not in exclude:
                     return unit
     return None
+
+
+def is_local(config: RouterConfig, place: Place | None) -> bool:
+    """The place is a town, township or street, or lies inside one."""
+    if place is None:
+        return False
+    areas = config.gazetteer.areas
+    return any(areas[a].kind in LOCAL_KINDS for a in config.gazetteer.lineage(place.area))
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who is responsible for a category path, and why (the responsibility step)."""
+
+    unit: Unit | None
+    reason: str
+    rule: str | None
+    pass_to: Unit | None = None  # the level-3 unit it may pass the appeal down to
+
+
+def responsible(
+    config: RouterConfig, path: CategoryPath, place: Place | None, exclude: Collection[str]
+) -> Owner:
+    """The unit for ``path`` by its responsibility (``routing.yaml`` ``responsibility``): sector,
+    territorial (the county or district covering the place) or shared (territorial where the place
+    is a town, street or inside one)."""
+    mode, listed = config.responsibility_of(path)
+    why = f"{'/'.join(listed)} is {mode}" if listed else "sector (the default)"
+    note = ""
+    if mode == "territorial" or (mode == "shared" and is_local(config, place)):
+        local = territorial_unit(config, 2, place, exclude, exact=True)
+        if local is not None and place is not None:
+            below = territorial_unit(config, 3, place, exclude, exact=True)
+            more = f"; it may pass it to {below.name} ({below.id})" if below is not None else ""
+            named = "/".join(config.gazetteer.path_names(place.area))
+            return Owner(local, f"{why}: {local.name} covers {named}{more}", f"territorial:{local.id}", below)
+        if place is None or config.gazetteer.areas[place.area].depth == 0:
+            note = f"{why}, but no place was found: "
+        else:
+            note = f"{why}, but no unit covers {'/'.join(config.gazetteer.path_names(place.area))}: "
+    elif mode == "shared":
+        note = f"{why} and no town or street was named: "
+    unit, owned, below = sector_owner(config, path, exclude, place)
+    if unit is None:
+        return Owner(None, f"{note}every responsible unit has returned it", None)
+    more = f"; it may pass it to {below.name}" if below is not None else ""
+    return Owner(
+        unit, f"{note}{unit.name} is responsible for {'/'.join(owned)}{more}", f"sector:{'/'.join(owned)}"
+    )
 
 
 def _apply(
@@ -189,6 +239,7 @@ def route(
         parts.append(f"urgency {grade} by the words {'、'.join(grade_words)}")
     unit: Unit | None = None
     rule_id: str | None = None
+    pass_to: Unit | None = None
     for rule in config.rules_for.get(s.path[0] if s.path else "", config.rules):
         if (confident or rule.keyword_only) and rule.matches(facts, config.offset):
             unit, why = _apply(config, rule, s.path, place, exclude)
@@ -200,11 +251,10 @@ def route(
                 )
                 break
     if unit is None and confident:
-        unit, owned, below = sector_owner(config, s.path, exclude, place)
-        if unit is not None:
-            rule_id = f"sector:{'/'.join(owned)}"
-            more = f"; it may pass it to {below.name}" if below is not None else ""
-            parts.append(f"{unit.name} is responsible for {'/'.join(owned)}{more}")
+        owner = responsible(config, s.path, place, exclude)
+        if owner.unit is not None:
+            unit, rule_id, pass_to = owner.unit, owner.rule, owner.pass_to
+            parts.append(owner.reason)
     if unit is None:
         if not s.level1:
             reason = "no word of any category was found"
@@ -221,32 +271,41 @@ def route(
         urgency=grade,
         matched=tuple(sorted(s.words)),
         explanation="; ".join(parts),
-        candidates=_candidates(config, s, exclude),
+        candidates=_candidates(config, s, place, exclude),
         area=place.area if place is not None else None,
         place=config.gazetteer.path_names(place.area) if place is not None else (),
+        pass_to=pass_to.id if pass_to is not None else None,
     )
+
+
+def _words_for(s: Scores, first: str, limit: int = 8) -> str:
+    """The words that scored ``first``, strongest first, as ``word(count×weight)``."""
+    mine = []
+    for word, n in s.words.items():
+        for f, share in s.infos[word].shares:
+            if f == first:
+                mine.append((n * share, word, n, share))
+    mine.sort(key=lambda t: (-t[0], t[1]))
+    return "、".join(f"{w}({n:g}×{share:g})" for _, w, n, share in mine[:limit])
 
 
 def _category_words(s: Scores) -> str:
     if not s.level1:
         return "no category word found"
-    first = s.path[0]
-    mine = sorted(
-        ((w, n) for w, n in s.words.items() if any(f == first for f, _ in s.infos[w].shares)),
-        key=lambda wn: (-wn[1] * s.infos[wn[0]].weight, wn[0]),
-    )
-    words = "、".join(f"{w}({n:g}×{s.infos[w].weight:g})" for w, n in mine[:8])
     return (
-        f"category {'/'.join(s.path)} (score {s.best:g}, confidence {s.confidence:.2f}) by the words {words}"
+        f"category {'/'.join(s.path)} (score {s.best:g}, confidence {s.confidence:.2f}) "
+        f"by the words {_words_for(s, s.path[0])}"
     )
 
 
-def _candidates(config: RouterConfig, s: Scores, exclude: Collection[str]) -> tuple[Candidate, ...]:
+def _candidates(
+    config: RouterConfig, s: Scores, place: Place | None, exclude: Collection[str]
+) -> tuple[Candidate, ...]:
+    """The three best first-level categories, each with the unit responsibility gives it and why."""
     out = []
     for first, value in s.level1[:3]:
-        unit_id = config.first_owners.get(first)
-        if exclude:
-            unit, _, _ = sector_owner(config, (first,), exclude)
-            unit_id = unit.id if unit is not None else None
-        out.append(Candidate(unit=unit_id, category=(first,), score=round(value, 3)))
+        owner = responsible(config, (first,), place, exclude)
+        reason = f"{first} scored {value:.3g} by the words {_words_for(s, first, 5)}; {owner.reason}"
+        unit_id = owner.unit.id if owner.unit is not None else None
+        out.append(Candidate(unit=unit_id, category=(first,), score=round(value, 3), reason=reason))
     return tuple(out)

@@ -52,7 +52,7 @@ def test_malformed_rules(build: Any, rule: dict[str, Any]) -> None:
 
 def test_duplicate_area_id(build: Any, places_yaml: dict[str, Any]) -> None:
     city = places_yaml["city"]
-    twice = {"id": "bengbu", "name": "重复", "kind": "district"}
+    twice = {"id": "340300000000", "name": "重复", "kind": "district"}
     bad = {"city": {**city, "children": [*city["children"], twice]}}
     with pytest.raises(RoutingConfigError, match="used twice") as info:
         build([], places=bad)
@@ -92,6 +92,6 @@ def test_check_config_reports_unknown_unit_area(tmp_path: Path) -> None:
     directory = _copy(tmp_path)
     text = (directory / "units.yaml").read_text(encoding="utf-8")
     (directory / "units.yaml").write_text(
-        text.replace("areas: [wuhe-county]", "areas: [wuhe]"), encoding="utf-8"
+        text.replace("areas: ['340322000000']", "areas: ['340322999000']"), encoding="utf-8"
     )
     assert any(p.startswith("units.yaml: wuhe-county.areas: ") for p in _problems(directory))

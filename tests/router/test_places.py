@@ -17,16 +17,21 @@ def gazetteer(places_yaml: dict[str, Any]) -> Gazetteer:
 @pytest.mark.parametrize(
     ("text", "area", "names"),
     [
-        ("蚌埠市龙子湖区东风街道某小区", "longzihu-dongfeng-street", ("龙子湖区", "东风街道")),
-        ("龙子湖区", "longzihu-district", ("龙子湖区",)),
-        ("家住龙子湖附近", "longzihu-district", ("龙子湖区",)),  # alias
-        ("小蚌埠这边的路坏了", "huaishang-xiaobengbu-town", ("淮上区", "小蚌埠镇")),  # alias of a town
-        ("怀远县城关镇", "huaiyuan-chengguan-town", ("怀远县", "城关镇")),
-        ("五河县城关镇", "wuhe-chengguan-town", ("五河县", "城关镇")),
-        ("五河的城关镇菜市场", "wuhe-chengguan-town", ("五河县", "城关镇")),  # shared name + county
-        ("城关镇菜市场", "bengbu", ("蚌埠市",)),  # shared name alone: only the city is certain
+        ("蚌埠市龙子湖区东风街道某小区", "340302001000", ("龙子湖区", "东风街道")),
+        ("龙子湖区", "340302000000", ("龙子湖区",)),
+        ("家住龙子湖附近", "340302000000", ("龙子湖区",)),  # alias
+        ("小蚌埠这边的路坏了", "340311100000", ("淮上区", "小蚌埠镇")),  # alias of a town
+        ("怀远县榴城镇", "340321100000", ("怀远县", "榴城镇")),
+        ("五河县城关镇", "340322100000", ("五河县", "城关镇")),
+        ("五河的城关镇菜市场", "340322100000", ("五河县", "城关镇")),  # shared name + county
+        (
+            "张巷村的路坏了",
+            "340300000000",
+            ("蚌埠市",),
+        ),  # five villages: only the city is certain
+        ("五河县张巷村的路坏了", "340322103204", ("五河县", "小溪镇", "张巷村")),  # told apart by the county
         ("我在张公山公园散步", "yuhui-zhanggongshan-park", ("禹会区", "张公山街道", "张公山公园")),
-        ("固镇县濠城镇", "guzhen-haocheng-town", ("固镇县", "濠城镇")),
+        ("固镇县濠城镇", "340323107000", ("固镇县", "濠城镇")),
         ("A市A3区某路口", None, ()),  # masked place names resolve to nothing
     ],
 )
@@ -41,7 +46,7 @@ def test_resolve_smallest_area(
 
 def test_address_before_text(gazetteer: Gazetteer) -> None:
     place = gazetteer.resolve("蚌山区天桥街道", "我上班在禹会区")
-    assert place is not None and place.area == "bengshan-tianqiao-street" and place.source == "address"
+    assert place is not None and place.area == "340303001000" and place.source == "address"
     place = gazetteer.resolve("", "我上班在禹会区")
     assert place is not None and place.source == "text"
 
