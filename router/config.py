@@ -244,6 +244,18 @@ def build_router_config(
                 )
             if unit.kind is UnitKind.territorial:
                 territory.setdefault(area, []).append(unit.id)
+        parent = network.get(unit.parent) if unit.parent else None
+        if (
+            len(gazetteer)
+            and unit.kind is UnitKind.territorial
+            and parent is not None
+            and parent.kind is UnitKind.territorial
+            and parent.areas
+            and not all(any(gazetteer.within(a, p) for p in parent.areas) for a in unit.areas)
+        ):
+            raise RoutingConfigError(
+                f"(units.yaml) {unit.id}.areas", f"not inside the areas of its parent {parent.id!r}"
+            )
     for first in taxonomy.level1:
         if not any(
             path[0] == first and network.units[u].kind is UnitKind.sector

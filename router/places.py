@@ -71,6 +71,7 @@ class Place:
     area: str
     names: tuple[str, ...]
     source: Literal["address", "text"]
+    conflict: tuple[str, ...] = ()  # names of places that contradict each other (left unresolved)
 
 
 class Gazetteer:
@@ -140,7 +141,19 @@ class Gazetteer:
                 ids = tuple(supported) if len(supported) == 1 else (self._common(ids),)
             for i in ids:
                 chosen.setdefault(i, name)
-        best = max(chosen, key=lambda i: (self._support(i, chosen), self.areas[i].depth, i))
+        ranked = sorted(chosen, key=lambda i: (-self._support(i, chosen), -self.areas[i].depth, i))
+        best = ranked[0]
+        rivals = [
+            i
+            for i in ranked[1:]
+            if self._support(i, chosen) == self._support(best, chosen)
+            and best not in self.lineage(i)
+            and i not in self.lineage(best)
+        ]
+        if rivals:  # two places, neither inside the other, equally supported: never guess
+            common = self._common((best, *rivals))
+            names = tuple(sorted({chosen[i] for i in (best, *rivals)}))
+            return Place(area=common, names=(), source=source, conflict=names)
         used = tuple(chosen[a] for a in reversed(self.lineage(best)) if a in chosen)
         return Place(area=best, names=used, source=source)
 

@@ -230,7 +230,12 @@ def route(
     )
     confident = s.best >= config.min_score and s.confidence >= config.min_confidence
     parts = [_category_words(s)]
-    if place is not None:
+    if place is not None and place.conflict:
+        parts.append(
+            f"places contradict ({'、'.join(place.conflict)} in the {place.source}): "
+            f"only {'/'.join(config.gazetteer.path_names(place.area))} is certain"
+        )
+    elif place is not None:
         parts.append(
             f"place {'/'.join(config.gazetteer.path_names(place.area))} "
             f"(named {'、'.join(place.names)} in the {place.source})"
