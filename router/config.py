@@ -214,7 +214,8 @@ def build_router_config(
         share = weight / len(firsts) if firsts else 0.0
         shares = {f: share for f in firsts}
         for first, value in learned_weights.get(word, {}).items():
-            shares[first] = round(shares.get(first, 0.0) + value, 3)
+            if value > 0:
+                shares[first] = round(shares.get(first, 0.0) + value, 3)
         info = KeywordInfo(
             word=word,
             shares=tuple(shares.items()),

@@ -127,3 +127,30 @@ def split_by_time(times: Sequence[Any], share: float = 0.8) -> tuple[list[int], 
     order = sorted(range(len(times)), key=lambda i: times[i])
     cut = int(len(order) * share)
     return order[:cut], order[cut:]
+
+
+# Abbreviations citizens and replies use for departments, by the first-level category they
+# answer for (the full names come from units.yaml: see :func:`departments`).
+ABBREVIATIONS: Mapping[str, tuple[str, ...]] = {
+    "城乡建设": ("住建局", "住建委", "城管局", "城管执法", "规划局", "房产局", "住房保障", "不动产登记"),
+    "环境保护": ("环保局", "生态环境", "环境保护局", "环境监察"),
+    "交通运输": ("交通局", "交通运输局", "运管处", "公路局", "交通运输综合执法"),
+    "教育文体": ("教育局", "教体局", "教育体育局", "教育厅", "文旅局", "体育局"),
+    "劳动和社会保障": ("人社局", "人力资源和社会保障", "社保局", "劳动监察", "社保中心", "医保局"),
+    "商贸旅游": ("商务局", "市场监管局", "市场监督管理", "工商局", "旅游局", "质监局"),
+    "卫生计生": ("卫健委", "卫生健康", "卫计委", "卫生局", "疾控中心", "计生委"),
+}
+
+
+def departments(unit_names: Iterable[tuple[str, str]], city: str) -> dict[str, str]:
+    """Department word -> first-level category: each sector unit's name without the city's name
+    (``unit_names``: (name, first-level category) pairs), plus :data:`ABBREVIATIONS`."""
+    out: dict[str, str] = {}
+    for name, category in unit_names:
+        short = name.removeprefix(city)
+        if len(short) >= 3:
+            out.setdefault(short, category)
+    for category, words in ABBREVIATIONS.items():
+        for word in words:
+            out.setdefault(word, category)
+    return out

@@ -152,8 +152,8 @@ class Gazetteer:
         ]
         if rivals:  # two places, neither inside the other, equally supported: never guess
             common = self._common((best, *rivals))
-            names = tuple(sorted({chosen[i] for i in (best, *rivals)}))
-            return Place(area=common, names=(), source=source, conflict=names)
+            conflict = tuple(sorted({chosen[i] for i in (best, *rivals)}))
+            return Place(area=common, names=(), source=source, conflict=conflict)
         used = tuple(chosen[a] for a in reversed(self.lineage(best)) if a in chosen)
         return Place(area=best, names=used, source=source)
 

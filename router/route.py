@@ -313,4 +313,10 @@ def _candidates(
         reason = f"{first} scored {value:.3g} by the words {_words_for(s, first, 5)}; {owner.reason}"
         unit_id = owner.unit.id if owner.unit is not None else None
         out.append(Candidate(unit=unit_id, category=(first,), score=round(value, 3), reason=reason))
+    if not out and place is not None:  # no category word: the place still suggests who covers it
+        local = territorial_unit(config, 2, place, exclude, exact=True)
+        if local is not None:
+            named = "/".join(config.gazetteer.path_names(place.area))
+            reason = f"no category word was found; {local.name} covers {named}"
+            out.append(Candidate(unit=local.id, category=(), score=0.0, reason=reason))
     return tuple(out)

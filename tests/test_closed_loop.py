@@ -120,6 +120,10 @@ async def test_two_returns_go_to_the_manual_queue_and_the_centre_assigns(gateway
     assert status == 200
     (item,) = [i for i in queue["items"] if i["appeal_no"] == appeal_no]
     assert item["returned_by"] == [first, second]
+    assert 1 <= len(item["candidates"]) <= 3  # the centre sees who else could take it, and why
+    for candidate in item["candidates"]:
+        assert "by the words" in candidate["reason"]
+        assert candidate["unit"] is None or candidate["name"]
     assert (await api.op("POST", f"/api/v1/appeals/{appeal_no}/assign", {"unit": "no-such"}))[0] == 400
     status, _ = await api.op("POST", f"/api/v1/appeals/{appeal_no}/assign", {"unit": "sanitation"})
     assert status == 200

@@ -71,6 +71,16 @@ async def get_appeal(request: web.Request) -> web.Response:
     return json_response(body)
 
 
+def _named(runtime: Any, candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The router's candidates (unit, category, score, reason) with each unit's name."""
+    network = runtime.config.network
+    out = []
+    for c in candidates:
+        unit = network.get(c.get("unit") or "")
+        out.append({**c, "name": unit.name if unit is not None else None})
+    return out
+
+
 @routes.get("/api/v1/dispatch-queue")
 async def dispatch_queue(request: web.Request) -> web.Response:
     """The manual dispatch queue, oldest first, with the router's top candidates."""
@@ -92,7 +102,7 @@ async def dispatch_queue(request: web.Request) -> web.Response:
                 "channel": record.appeal.channel_id,
                 "since": since,
                 "returned_by": list(record.returned_by),
-                "candidates": (record.decision or {}).get("candidates", []),
+                "candidates": _named(runtime, (record.decision or {}).get("candidates", [])),
                 "explanation": (record.decision or {}).get("explanation"),
             }
         )

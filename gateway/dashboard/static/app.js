@@ -111,7 +111,8 @@ function renderManual(data) {
   $("manual").tBodies[0].replaceChildren(...data.items.map((a) => el("tr", {},
     el("td", {}, a.appeal_no), el("td", {}, a.subject), el("td", {}, a.channel),
     el("td", {}, time(new Date(a.since * 1000).toISOString())),
-    el("td", {}, (a.candidates || []).map((c) => c.name || c.unit).join("、")))));
+    el("td", {}, ...(a.candidates || []).map((c, i) => el("div", { class: "candidate", title: c.reason || "" },
+      `${i + 1}. ${c.name || c.unit || "—"}`, el("small", {}, ` ${(c.category || []).join("/")} · ${c.reason || ""}`)))))));
 }
 
 function renderOverdue(data) {
