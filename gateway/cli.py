@@ -80,7 +80,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         },
         "keywords": config.router.keyword_count,
         "demo_defaults": list(config.demo_defaults),
+        "uncovered_areas": list(uncovered := config.router.uncovered()),
     }
+    areas_path = config.router.gazetteer.path_names
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
@@ -90,6 +92,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         )
         for name in config.demo_defaults:
             print(f"warning: {name} is not set; a demo default is used")
+        if uncovered:
+            names = "、".join("/".join(areas_path(a)) for a in uncovered)
+            print(f"note: {len(uncovered)} towns and streets have no unit of their own: {names}")
     return 0
 
 

@@ -14,8 +14,10 @@ import yaml
 
 from gateway.config import Config, load_config
 from gateway.registry import load_kinds
+from gateway.words import segmenter
 from normalizer import AppealType
 from router import Decision, Example, route, suggest_keywords, with_keywords
+from router.learned import departments, labelled_by_reply, learn_weights, learned_file, sector_names
 
 
 def _load(directory: str) -> Config:
@@ -114,7 +116,63 @@ def _compare(current: Config, proposed: Config, path: str) -> int:
     return 0
 
 
+def cmd_rules_learn(args: argparse.Namespace) -> int:
+    """``rules suggest --learn``: keyword weights from history into a learned.yaml for review."""
+    config = _load(args.config)
+    labelled: list[tuple[str, str]] = []
+    if args.source:
+        labelled += [
+            (f"{item.get('title') or ''}。{item.get('text') or ''}", str(item["category"]))
+            for _n, item in _lines(args.source)
+            if item.get("category")
+        ]
+    by_reply: list[tuple[str, str]] = []
+    if args.replied:
+        named = departments(sector_names(config.network.units.values()), args.city)
+        keep = {c for _t, c in labelled} or None
+        by_reply = labelled_by_reply((item for _n, item in _lines(args.replied)), named, keep)
+    background = (
+        [f"{item.get('title') or ''}。{item.get('text') or ''}" for _n, item in _lines(args.background)]
+        if args.background
+        else []
+    )
+    if not labelled and not by_reply:
+        print("give --from FILE (with category) and/or --replied FILE (with reply)", file=sys.stderr)
+        return 2
+    words = segmenter()
+    weights = learn_weights(
+        [(words(t), c) for t, c in labelled + by_reply],
+        [words(t) for t in background],
+        min_support=args.min_support,
+        min_ratio=args.min_ratio,
+        per_category=args.per_category,
+    )
+    source = (
+        f"{len(labelled)} labelled appeals ({args.source or '-'}), {len(by_reply)} appeals labelled by "
+        f"the department that replied ({args.replied or '-'}), word frequencies of {len(background)} "
+        f"({args.background or '-'})"
+    )
+    for category, table in weights.items():
+        top = "、".join(f"{w}({v:g})" for w, v in list(table.items())[:8])
+        print(f"{category}: {len(table)} words, strongest {top}")
+    text = "# Learned keyword weights: review before use (docs/routing.md, 'Learned weights').\n"
+    text += yaml.safe_dump(
+        learned_file(weights, source, args.scale), allow_unicode=True, sort_keys=False, width=110
+    )
+    if args.write:
+        Path(args.write).write_text(text, encoding="utf-8")
+        print(f"# written to {args.write}; name it in routing.yaml `learned:`", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_rules_suggest(args: argparse.Namespace) -> int:
+    if args.learn:
+        return cmd_rules_learn(args)
+    if not args.source:
+        print("give --from FILE.jsonl", file=sys.stderr)
+        return 2
     config = _load(args.config)
     history = [
         Example(str(item.get("title") or ""), str(item.get("text") or ""), str(item["category"]))
@@ -141,7 +199,42 @@ def cmd_rules_suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_places_generate(args: argparse.Namespace) -> int:
+    from gateway.places_generate import generate
+
+    out = Path(args.out)
+    previous = yaml.safe_load(out.read_text(encoding="utf-8")) if out.exists() else None
+    try:
+        text, kept = generate(args.city, args.province, [Path(c) for c in args.codes], previous)
+    except ImportError:
+        print("jionlp is needed: pip install -e '.[places]'", file=sys.stderr)
+        return 2
+    except KeyError as e:
+        print(f"not in jionlp's division table: {e}", file=sys.stderr)
+        return 2
+    out.write_text(text, encoding="utf-8")
+    print(f"{out} written ({kept} hand-made areas kept); run check-config", file=sys.stderr)
+    return 0
+
+
 def add_parsers(sub: Any, default_config: str) -> None:
+    places = sub.add_parser("places", help="the gazetteer (config/places.yaml)")
+    places_sub = places.add_subparsers(dest="places_command", required=True)
+    generate = places_sub.add_parser(
+        "generate", help="write places.yaml from jionlp's division tables and the statistics' codes"
+    )
+    generate.add_argument("--province", default="安徽省")
+    generate.add_argument("--city", default="蚌埠市")
+    generate.add_argument(
+        "--codes",
+        nargs="+",
+        required=True,
+        metavar="CSV",
+        help="the statistics' code tables: china-division's streets.csv and villages.csv",
+    )
+    generate.add_argument("--out", default=f"{default_config}/places.yaml")
+    generate.set_defaults(fn=cmd_places_generate)
+
     route_p = sub.add_parser("route", help="where a text (or a file of them) would be routed, and why")
     route_p.add_argument("text", nargs="?", help="the appeal's text")
     route_p.add_argument("--config", default=default_config)
@@ -166,14 +259,32 @@ def add_parsers(sub: Any, default_config: str) -> None:
     suggest.add_argument(
         "--from",
         dest="source",
-        required=True,
         metavar="FILE.jsonl",
         help="lines with title, text and category (first-level name)",
     )
+    suggest.add_argument(
+        "--learn",
+        action="store_true",
+        help="learn keyword weights (a learned.yaml for review) instead of proposing keywords",
+    )
+    suggest.add_argument(
+        "--replied",
+        metavar="FILE.jsonl",
+        help="--learn: lines with title, text and reply; the department replying gives the category",
+    )
+    suggest.add_argument(
+        "--background", metavar="FILE.jsonl", help="--learn: unlabelled lines, for word frequencies"
+    )
+    suggest.add_argument("--city", default="蚌埠市", help="--learn: the city's name, as units are named")
+    suggest.add_argument("--min-ratio", type=float, default=1.5, help="--learn: least log-odds kept")
+    suggest.add_argument("--per-category", type=int, default=60, help="--learn: words kept per category")
+    suggest.add_argument("--scale", type=float, default=0.15, help="--learn: the file's `scale`")
     suggest.add_argument("--config", default=default_config)
     suggest.add_argument("--min-support", type=int, default=4)
     suggest.add_argument("--min-precision", type=float, default=0.8)
-    suggest.add_argument("--write", metavar="ROUTING_YAML", help="write routing.yaml with them added")
+    suggest.add_argument(
+        "--write", metavar="YAML", help="write routing.yaml with them added (--learn: the learned.yaml)"
+    )
     suggest.set_defaults(fn=cmd_rules_suggest)
 
 

@@ -363,8 +363,13 @@ def _load_routing(source: Path, data: Any, network: Network | None, p: _Problems
     except ValueError as e:
         p.add(places_file, getattr(e, "path", ""), str(e))
         return None
+    learned = None
+    if data.get("learned"):
+        learned = _read_yaml(source / str(data["learned"]), p)
+        if learned is None:
+            return None
     try:
-        return build_router_config(data, taxonomy, network, places)
+        return build_router_config(data, taxonomy, network, places, learned)
     except ValidationError as e:
         p.validation(file, "", e)
     except ValueError as e:

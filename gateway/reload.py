@@ -15,7 +15,7 @@ import structlog
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError
 
-ROUTING_FILES = ("routing.yaml", "places.yaml", "units.yaml", "taxonomy.csv")
+ROUTING_FILES = ("routing.yaml", "places.yaml", "learned.yaml", "units.yaml", "taxonomy.csv")
 log = structlog.get_logger("reload")
 
 

@@ -190,7 +190,7 @@ def build_router_config(
         for first, table in learned_spec.categories.items():
             if (first,) not in taxonomy:
                 raise RoutingConfigError(
-                    f"(learned) categories.{first}", f"{first!r} is not a first-level category"
+                    f"(learned.yaml) categories.{first}", f"{first!r} is not a first-level category"
                 )
             for word, weight in table.items():
                 learned_weights.setdefault(word, {})[first] = weight * learned_spec.scale

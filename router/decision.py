@@ -29,7 +29,9 @@ class Decision(BaseModel):
     matched: tuple[str, ...] = Field(default=(), description="Keywords found in the appeal.")
     explanation: str
     candidates: tuple[Candidate, ...] = Field(
-        default=(), description="The best first-level categories and their units, best first (up to 3)."
+        default=(),
+        description="Manual-queue decisions: the best first-level categories, each with the unit "
+        "responsibility gives it and why, best first (up to 3).",
     )
     area: str | None = Field(default=None, description="Smallest gazetteer area named, if any.")
     place: tuple[str, ...] = Field(default=(), description="Names of that area, county first.")

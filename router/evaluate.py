@@ -3,12 +3,14 @@ and k-fold cross-validation of keyword suggestions (learned on k-1 folds, measur
 
 from __future__ import annotations
 
+import dataclasses
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from router.config import RouterConfig, build_router_config
+from router.learned import grams, learn_weights, learned_file, split_by_time
 from router.network import Network
 from router.route import route
 from router.suggest import Example, suggest_keywords, with_keywords
@@ -83,3 +85,105 @@ def cross_validate(
             manual[i] = d.unit is None
             predicted[i] = None if d.unit is None or not d.category else d.category[0]
     return measure([e.category for e in examples], predicted, manual)
+
+
+@dataclass(frozen=True)
+class LearnSetup:
+    """What a learned layer is learned from, besides the labelled training part: appeals whose
+    category is known from the answering department (``replied``: (text, category)), unlabelled
+    texts for word frequencies (``background``), the learner's settings, and how a text is cut
+    into words (``words``: :func:`router.learned.grams`, or a segmenter given by the caller)."""
+
+    replied: Sequence[tuple[str, str]] = ()
+    background: Sequence[str] = ()
+    scale: float = 0.15
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    words: Callable[[str], Collection[str]] = grams
+    _seen: dict[str, Collection[str]] = dataclasses.field(default_factory=dict, repr=False)
+
+    def words_of(self, text: str) -> Collection[str]:
+        found = self._seen.get(text)
+        if found is None:
+            found = self._seen[text] = self.words(text)
+        return found
+
+
+def _learned_config(
+    routing: Mapping[str, Any],
+    taxonomy: Taxonomy,
+    network: Network,
+    places: Mapping[str, Any] | None,
+    train: Sequence[Example],
+    held: Sequence[Example],
+    setup: LearnSetup,
+) -> RouterConfig:
+    """A configuration whose learned layer saw only ``train`` and the replied appeals that are not
+    in ``held`` (the same message can be in both files)."""
+    if setup.scale == 0:
+        return build_router_config(routing, taxonomy, network, places)
+    held_keys = {e.content[:40] for e in held}
+    labelled = [(e.subject + "。" + e.content, e.category) for e in train]
+    labelled += [(t, c) for t, c in setup.replied if t.split("。", 1)[-1][:40] not in held_keys]
+    weights = learn_weights(
+        [(setup.words_of(t), c) for t, c in labelled],
+        [setup.words_of(t) for t in setup.background],
+        **setup.options,
+    )
+    return build_router_config(
+        routing, taxonomy, network, places, learned_file(weights, "cross-validation", setup.scale)
+    )
+
+
+def _route_all(config: RouterConfig, examples: Sequence[Example]) -> list[tuple[str | None, bool]]:
+    out = []
+    for e in examples:
+        d = route(config, subject=e.subject, content=e.content)
+        out.append((None if d.unit is None or not d.category else d.category[0], d.unit is None))
+    return out
+
+
+def cross_validate_learned(
+    routing: Mapping[str, Any],
+    taxonomy: Taxonomy,
+    network: Network,
+    places: Mapping[str, Any] | None,
+    examples: Sequence[Example],
+    setup: LearnSetup,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+) -> Quality:
+    """Per fold: learn the weights on the other folds (and the replied appeals), route the fold."""
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    predicted: list[str | None] = [None] * len(examples)
+    manual = [False] * len(examples)
+    for k in range(folds):
+        held = order[k::folds]
+        held_set = set(held)
+        train = [examples[i] for i in order if i not in held_set]
+        config = _learned_config(
+            routing, taxonomy, network, places, train, [examples[i] for i in held], setup
+        )
+        for i, (p, m) in zip(held, _route_all(config, [examples[i] for i in held]), strict=True):
+            predicted[i], manual[i] = p, m
+    return measure([e.category for e in examples], predicted, manual)
+
+
+def time_split_learned(
+    routing: Mapping[str, Any],
+    taxonomy: Taxonomy,
+    network: Network,
+    places: Mapping[str, Any] | None,
+    examples: Sequence[Example],
+    times: Sequence[Any],
+    setup: LearnSetup,
+    share: float = 0.8,
+) -> Quality:
+    """Learn on the earlier ``share`` of the examples (by ``times``), measure on the later rest."""
+    early, late = split_by_time(times, share)
+    train = [examples[i] for i in early]
+    test = [examples[i] for i in late]
+    config = _learned_config(routing, taxonomy, network, places, train, test, setup)
+    results = _route_all(config, test)
+    return measure([e.category for e in test], [p for p, _ in results], [m for _, m in results])

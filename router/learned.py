@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -58,28 +58,29 @@ def category_from_reply(reply: str, departments: Mapping[str, str], head: int = 
 
 
 def learn_weights(
-    labelled: Iterable[tuple[str, str]],
-    background: Iterable[str] = (),
+    labelled: Iterable[tuple[Collection[str], str]],
+    background: Iterable[Collection[str]] = (),
     *,
     min_support: int = 4,
     min_ratio: float = 1.0,
     min_background: int = 3,
     per_category: int = 150,
 ) -> dict[str, dict[str, float]]:
-    """``labelled``: (text, first-level category) pairs; ``background``: unlabelled texts (a word
-    must occur in ``min_background`` of them, when any are given). Returns category -> word ->
+    """``labelled``: (words of a text, first-level category) pairs; ``background``: the words of
+    unlabelled texts (a word must occur in ``min_background`` of them, when any are given). Words
+    are what a segmenter (jieba, at the edge) or :func:`grams` finds. Returns category -> word ->
     weight, the strongest ``per_category`` words of each (by weight x log support)."""
     docs: Counter[str] = Counter()
     by_word: dict[str, Counter[str]] = {}
-    for text, category in labelled:
+    for words, category in labelled:
         docs[category] += 1
-        for gram in grams(text):
-            by_word.setdefault(gram, Counter())[category] += 1
+        for word in words:
+            by_word.setdefault(word, Counter())[category] += 1
     seen: Counter[str] = Counter()
     has_background = False
-    for text in background:
+    for words in background:
         has_background = True
-        seen.update(g for g in grams(text) if g in by_word)
+        seen.update(w for w in words if w in by_word)
     total = sum(docs.values())
     picked: dict[str, list[tuple[float, str, float]]] = {}
     for word, counts in by_word.items():
@@ -101,9 +102,6 @@ def learn_weights(
         best = sorted(picked[category], key=lambda t: (-t[0], t[1]))
         kept: dict[str, float] = {}
         for _rank, word, ratio in best:
-            # a word inside a kept longer word, or around a kept shorter one, adds little
-            if any(word in k or k in word for k in kept):
-                continue
             kept[word] = round(ratio, 3)
             if len(kept) >= per_category:
                 break
@@ -154,3 +152,21 @@ def departments(unit_names: Iterable[tuple[str, str]], city: str) -> dict[str, s
         for word in words:
             out.setdefault(word, category)
     return out
+
+
+def labelled_by_reply(
+    rows: Iterable[Mapping[str, Any]], words: Mapping[str, str], keep: Collection[str] | None = None
+) -> list[tuple[str, str]]:
+    """(title。text, category) of past appeals whose reply names one category's department
+    (``words``: see :func:`departments`), optionally only categories in ``keep``."""
+    out = []
+    for row in rows:
+        category = category_from_reply(str(row.get("reply") or ""), words)
+        if category is not None and (keep is None or category in keep):
+            out.append((f"{row.get('title') or ''}。{row.get('text') or ''}", category))
+    return out
+
+
+def sector_names(units: Iterable[Any]) -> list[tuple[str, str]]:
+    """(unit name, first-level category) of every sector unit (router.network.Unit values)."""
+    return [(u.name, path.split("/")[0]) for u in units if u.kind == "sector" for path in u.sectors]

@@ -79,6 +79,14 @@ class Gazetteer:
 
     def __init__(self, areas: Iterable[Area], names: Mapping[str, tuple[str, ...]]) -> None:
         self.areas: Mapping[str, Area] = {a.id: a for a in areas}
+        self._lineage: dict[str, tuple[str, ...]] = {}
+        for area_id in self.areas:
+            line: list[str] = []
+            current: str | None = area_id
+            while current is not None:
+                line.append(current)
+                current = self.areas[current].parent
+            self._lineage[area_id] = tuple(line)
         self.names: Mapping[str, tuple[str, ...]] = dict(names)  # name or alias -> area ids
         self._automaton: Any = ahocorasick.Automaton()
         for name, ids in names.items():
@@ -95,12 +103,7 @@ class Gazetteer:
 
     def lineage(self, area_id: str) -> tuple[str, ...]:
         """The area and its ancestors, the area first."""
-        out: list[str] = []
-        current: str | None = area_id
-        while current is not None:
-            out.append(current)
-            current = self.areas[current].parent
-        return tuple(out)
+        return self._lineage[area_id]
 
     def within(self, area_id: str, ancestor: str) -> bool:
         return ancestor in self.lineage(area_id)

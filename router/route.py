@@ -52,13 +52,14 @@ def score(config: RouterConfig, subject: str, content: str) -> Scores:
     table = config.keywords
     automaton = config.automaton
     counts = Counter(map(_second, automaton.iter(encode(content))))
-    in_subject = set(map(_second, automaton.iter(encode(subject))))
-    infos = {table[i].word: table[i] for i in counts.keys() | in_subject}
+    in_subject = set(map(_second, automaton.iter(encode(subject)))) if subject else set()
+    infos: dict[str, KeywordInfo] = {}
     cap, sw = config.repeat_cap, config.subject_weight
     words: dict[str, float] = {}
     level1: dict[str, float] = {}
-    for index in counts.keys() | in_subject:
+    for index in counts.keys() | in_subject if in_subject else counts:
         info = table[index]
+        infos[info.word] = info
         if not info.shares:
             continue
         n = min(counts.get(index, 0), cap) + (sw if index in in_subject else 0.0)
@@ -68,16 +69,20 @@ def score(config: RouterConfig, subject: str, content: str) -> Scores:
     if not level1:
         return Scores((), (), words, infos, 0.0)
     ranked = tuple(sorted(level1.items(), key=lambda kv: (-kv[1], kv[0])))
-    best_first = ranked[0][0]
+    path = best_path(words, infos, ranked[0][0])
+    total = sum(level1.values())
+    return Scores(ranked, path, words, infos, ranked[0][1] / total)
+
+
+def best_path(words: dict[str, float], infos: dict[str, KeywordInfo], first: str) -> CategoryPath:
+    """Within the first-level category ``first``, the path whose own words score most (deepest on ties)."""
     paths: dict[CategoryPath, float] = {}
     for word, n in words.items():
         info = infos[word]
         for path in info.paths:
-            if path[0] == best_first:
+            if path[0] == first:
                 paths[path] = paths.get(path, 0.0) + n * info.weight
-    path = max(paths.items(), key=lambda ps: (ps[1], len(ps[0]), ps[0]))[0] if paths else (best_first,)
-    total = sum(level1.values())
-    return Scores(ranked, path, words, infos, ranked[0][1] / total)
+    return max(paths.items(), key=lambda ps: (ps[1], len(ps[0]), ps[0]))[0] if paths else (first,)
 
 
 def suggest_urgency(infos: dict[str, KeywordInfo]) -> tuple[Urgency | None, tuple[str, ...]]:
@@ -276,7 +281,7 @@ def route(
         urgency=grade,
         matched=tuple(sorted(s.words)),
         explanation="; ".join(parts),
-        candidates=_candidates(config, s, place, exclude),
+        candidates=_candidates(config, s, place, exclude) if unit is None else (),
         area=place.area if place is not None else None,
         place=config.gazetteer.path_names(place.area) if place is not None else (),
         pass_to=pass_to.id if pass_to is not None else None,
@@ -309,10 +314,11 @@ def _candidates(
     """The three best first-level categories, each with the unit responsibility gives it and why."""
     out = []
     for first, value in s.level1[:3]:
-        owner = responsible(config, (first,), place, exclude)
-        reason = f"{first} scored {value:.3g} by the words {_words_for(s, first, 5)}; {owner.reason}"
+        path = s.path if first == s.path[0] else best_path(s.words, s.infos, first)
+        owner = responsible(config, path, place, exclude)
+        reason = f"{'/'.join(path)} scored {value:.3g} by the words {_words_for(s, first, 5)}; {owner.reason}"
         unit_id = owner.unit.id if owner.unit is not None else None
-        out.append(Candidate(unit=unit_id, category=(first,), score=round(value, 3), reason=reason))
+        out.append(Candidate(unit=unit_id, category=path, score=round(value, 3), reason=reason))
     if not out and place is not None:  # no category word: the place still suggests who covers it
         local = territorial_unit(config, 2, place, exclude, exact=True)
         if local is not None:

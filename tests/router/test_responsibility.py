@@ -99,13 +99,18 @@ def test_responsibility_mode_is_one_of_three(build: Any) -> None:
 
 
 def test_manual_candidates_carry_reasons(sample: RouterConfig) -> None:
-    d = route(sample, subject="", content="龙子湖区东风街道，想咨询一下")
-    assert d.unit is None or d.candidates
-    d = route(sample, subject="", content="龙子湖区东风街道 垃圾 学校 医院 公交")
-    assert d.candidates and len(d.candidates) <= 3
+    d = route(sample, subject="", content="龙子湖区东风街道，想咨询一下")  # no category word
+    assert d.unit is None
+    assert [(c.unit, c.reason) for c in d.candidates] == [
+        ("longzihu-district", "no category word was found; 蚌埠市龙子湖区人民政府 covers 龙子湖区/东风街道")
+    ]
+    d = route(sample, subject="", content="龙子湖区东风街道 医院 学校 公交车 社保")
+    assert d.unit is None and len(d.candidates) == 3
     for c in d.candidates:
-        assert c.reason.startswith(c.category[0]) and "by the words" in c.reason
-    assert {c.unit for c in d.candidates} & {"longzihu-district", "education-bureau", "health-commission"}
+        assert c.reason.startswith("/".join(c.category)) and "by the words" in c.reason
+    units = [c.unit for c in d.candidates]
+    assert "human-resources" in units and "health-commission" in units
+    assert route(sample, subject="", content="龙子湖区东风街道，医院门口的垃圾没人清运").candidates == ()
 
 
 def test_uncovered_towns_are_listed(sample: RouterConfig) -> None:
