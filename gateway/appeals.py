@@ -26,7 +26,7 @@ from adapters.base import AppealStatus, InboundMessage, Receipt
 from gateway.errors import BadRequest, NotFound, StorageUnavailable
 from gateway.lifecycle import State
 from gateway.store import Keys, decode_hash, text
-from normalizer import Appeal, RawRef, appeal_day, format_appeal_no, merge, normalize
+from normalizer import Appeal, AppealDraft, RawRef, appeal_day, format_appeal_no, merge, normalize
 from router.network import Network
 
 _STORE = """
@@ -166,6 +166,10 @@ class Appeals:
         self.on_event: Callable[[str, str], None] = lambda _appeal_no, _event: None
         # told every submit's outcome: accepted, duplicate, rejected or failed (channel health)
         self.on_submit: Callable[[str, str], Awaitable[None]] | None = None
+        # is this draft an emergency (router.emergency)? Such a thread's first message is not held
+        self.is_emergency: Callable[[AppealDraft], bool] = lambda _draft: False
+        # told of a citizen's follow-up added to an appeal (it reaches the unit as appeal.updated)
+        self.on_added: Callable[[str, str], Awaitable[None]] | None = None
         self.redis = redis
         self.keys = keys
         self.prefix = prefix
@@ -205,11 +209,13 @@ class Appeals:
                 merged = await self._merge_into_thread(message, dedup)
                 if merged is not None:
                     return merged
+                if self.is_emergency(message.draft):  # never held: routed at once
+                    return await self._store_new(message, dedup, hold=False)
             return await self._store_new(message, dedup)
         except RedisError as e:
             raise StorageUnavailable("the appeal store is unavailable; nothing was accepted") from e
 
-    async def _store_new(self, message: InboundMessage, dedup: str) -> Receipt:
+    async def _store_new(self, message: InboundMessage, dedup: str, *, hold: bool = True) -> Receipt:
         now = self.clock()
         day = appeal_day(now)
         appeal_no = format_appeal_no(self.prefix, day, int(await self.redis.incr(self.keys.seq(day))))
@@ -231,7 +237,7 @@ class Appeals:
         except (ValidationError, ValueError) as e:
             raise BadRequest(f"the message does not make a valid appeal: {e}") from e
         event = history_event("accepted", f"channel:{message.channel_id}", now, state=State.accepted.value)
-        held = message.thread is not None and message.hold_seconds > 0
+        held = hold and message.thread is not None and message.hold_seconds > 0
         thread_key = self.keys.thread(message.channel_id, message.thread or "-")
         stored_no, duplicate = await self._store(
             keys=[
@@ -254,6 +260,8 @@ class Appeals:
                 int(message.hold_seconds * 1000),
             ],
         )
+        if not hold and not duplicate:  # the thread's later messages join it as follow-ups
+            await self.redis.set(thread_key, appeal_no, px=int(message.hold_seconds * 1000))
         return Receipt(text(stored_no), duplicate=bool(duplicate))
 
     async def _merge_into_thread(self, message: InboundMessage, dedup: str) -> Receipt | None:
@@ -266,6 +274,11 @@ class Appeals:
                 return None
             appeal_no = text(current)
             data = decode_hash(await self.redis.hgetall(self.keys.appeal(appeal_no)))
+            if data and await self.redis.zscore(self.keys.held, appeal_no) is None:
+                # the thread's appeal went to routing at once (an emergency): a follow-up
+                added = await self.add_to(appeal_no, message)
+                await self.redis.pexpire(thread_key, int(message.hold_seconds * 1000))
+                return Receipt(added.appeal_no, duplicate=added.duplicate, merged=not added.duplicate)
             if not data or data.get("state") != State.accepted.value:
                 return None
             now = self.clock()
@@ -327,6 +340,8 @@ class Appeals:
             raise StorageUnavailable("the appeal store is unavailable; nothing was accepted") from e
         if code == 2:
             raise NotFound(f"no appeal {appeal_no}")
+        if code == 0 and self.on_added is not None:
+            await self.on_added(appeal_no, event)
         return Receipt(text(result), duplicate=code == 1)
 
     async def release_held(self, now: float, limit: int = 100) -> int:

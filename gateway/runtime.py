@@ -22,13 +22,16 @@ from gateway.config import Config
 from gateway.credentials import CredentialStore
 from gateway.delivery import DeliveryQueue, DeliveryWorker
 from gateway.delivery.health import UnitHealthStore
+from gateway.delivery.sender import EVENT_UPDATED
 from gateway.dispatch import DispatchWorker
 from gateway.health.service import HealthService
+from gateway.lifecycle import WITH_UNIT
 from gateway.registry import Registry
 from gateway.reload import RoutingReloader
 from gateway.sla import Deadlines, extend
 from gateway.store import Keys
 from normalizer import SHANGHAI
+from router import emergency
 
 STOP_TIMEOUT = 5.0  # the dispatcher's blocking read returns within 1 s
 
@@ -88,6 +91,10 @@ class Runtime:
         )
         self.assignments = Assignments(self.redis, self.keys, lambda: self.config.network, self.clock)
         self.appeals.on_event = self.assignments.on_event = self.publish
+        self.appeals.is_emergency = lambda draft: bool(
+            emergency(self.config.router, draft.subject or "", draft.content)
+        )
+        self.appeals.on_added = self.deliver_update
         self.dispatcher = DispatchWorker(
             self.redis,
             self.keys,
@@ -112,6 +119,28 @@ class Runtime:
                 self.adapters[channel.id] = cls(channel.id, channel.settings, context)
         self.health = HealthService(self)
         self.health.wire()
+
+    async def deliver_update(self, appeal_no: str, event: str) -> None:
+        """A citizen's follow-up reaches the unit holding the appeal as an ``appeal.updated``
+        delivery (before dispatch it is only in the history, which the assignment carries)."""
+        record = await self.appeals.get(appeal_no)
+        unit = self.config.network.get(record.unit) if record is not None and record.unit else None
+        if record is None or unit is None or record.state not in WITH_UNIT:
+            return
+        added = json.loads(event)
+        data = {"appeal_no": appeal_no, "unit": unit.id, "unit_name": unit.name, **added}
+        count = await self.redis.llen(self.keys.history(appeal_no))
+        await self.deliveries.add(
+            f"msg_{appeal_no}_updated_{count}",
+            appeal_no=appeal_no,
+            unit=unit.id,
+            event_type=EVENT_UPDATED,
+            data=json.dumps(data, ensure_ascii=False),
+            at=added["at"],
+            due=self.clock().timestamp(),
+            pull=unit.delivery == "pull",
+        )
+        self.deliverer.wake.set()
 
     def publish(self, appeal_no: str, event: str) -> None:
         """Tell the appeal's channel adapter about a step of the loop (kinds that write back)."""

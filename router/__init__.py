@@ -4,7 +4,7 @@ from router.config import RouterConfig, RoutingConfigError, build_router_config
 from router.decision import Candidate, Decision
 from router.network import Network, Unit, UnitKind
 from router.places import Area, Gazetteer, Place, build_gazetteer
-from router.route import Scores, route, score
+from router.route import Scores, emergency, route, score
 from router.rules import RuleSpec
 from router.suggest import Example, Suggestion, history_counts, suggest_keywords, with_keywords
 from router.taxonomy import Taxonomy, parse_path
@@ -27,6 +27,7 @@ __all__ = [
     "UnitKind",
     "build_gazetteer",
     "build_router_config",
+    "emergency",
     "history_counts",
     "parse_path",
     "route",

@@ -95,6 +95,22 @@ def suggest_urgency(infos: dict[str, KeywordInfo]) -> tuple[Urgency | None, tupl
     return order[rank], tuple(sorted(w for r, w in found if r == rank))
 
 
+def emergency(config: RouterConfig, subject: str, content: str) -> tuple[str, ...]:
+    """The words that make this text an emergency (a gas smell, people trapped in a lift, a fire):
+    urgency words of grade ``emergency``, or a rule decided by words alone that grades its appeals
+    ``emergency``. Empty when it is not one. Intake does not hold such an appeal to wait for more
+    messages of its thread: it is routed at once."""
+    s = score(config, subject, content)
+    grade, words = suggest_urgency(s.infos)
+    if grade is Urgency.emergency:
+        return words
+    found = frozenset(s.infos)
+    for rule in config.rules:
+        if rule.keyword_only and rule.spec.urgency is Urgency.emergency and rule.words_match(found):
+            return tuple(sorted(found & (rule.any_words | rule.all_words)))
+    return ()
+
+
 def _effective(config: RouterConfig, unit: Unit) -> Unit:
     """By default a level-3 owner's level-2 parent gets the appeal (it may pass it down)."""
     if unit.level == 3 and unit.parent is not None:

@@ -118,10 +118,7 @@ class Rule:
         w = self.spec.when
         if self.categories and not any(facts.category[: len(c)] == c for c in self.categories):
             return False
-        words = facts.words
-        if self.any_words and words.isdisjoint(self.any_words):
-            return False
-        if not self.all_words <= words or not words.isdisjoint(self.none_words):
+        if not self.words_match(facts.words):
             return False
         if w.area and not any(a in facts.area_lineage for a in w.area):
             return False
@@ -137,6 +134,12 @@ class Rule:
             if not w.time.contains(facts.at.astimezone(offset).time()):
                 return False
         return True
+
+    def words_match(self, words: frozenset[str]) -> bool:
+        """The ``keywords`` condition holds for these words found in the appeal."""
+        if self.any_words and words.isdisjoint(self.any_words):
+            return False
+        return self.all_words <= words and words.isdisjoint(self.none_words)
 
     def describe(self) -> str:
         w = self.spec.when

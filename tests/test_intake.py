@@ -138,7 +138,7 @@ async def test_a_thread_within_its_hold_becomes_one_appeal_routed_when_quiet(
                 "portal-bengbu", b"{}", "application/json", draft, thread="openid-1", hold_seconds=60
             )
 
-        first = await gw.runtime.appeals.submit(part(1, "小区燃气管道漏气"))
+        first = await gw.runtime.appeals.submit(part(1, "小区门口的路灯坏了"))
         clock.advance(30)
         photo = Attachment(kind=AttachmentKind.image, url="https://example.cn/p.jpg")
         second = await gw.runtime.appeals.submit(part(2, "[图片]", attachments=(photo,)))
@@ -150,9 +150,9 @@ async def test_a_thread_within_its_hold_becomes_one_appeal_routed_when_quiet(
             await gw.wait_state(first.appeal_no, "dispatched", timeout=0.6)
         clock.advance(2)
         record = await gw.wait_state(first.appeal_no, "dispatched")
-        assert record.appeal.content == "小区燃气管道漏气\n[图片]"
+        assert record.appeal.content == "小区门口的路灯坏了\n[图片]"
         assert record.appeal.attachments == (photo,)
-        later = await gw.runtime.appeals.submit(part(3, "还有一件事，路灯坏了"))
+        later = await gw.runtime.appeals.submit(part(3, "还有一件事，楼下垃圾没人收"))
         assert later.appeal_no != first.appeal_no and not later.merged
     finally:
         await gw.client.close()

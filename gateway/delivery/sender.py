@@ -15,6 +15,7 @@ from standardwebhooks import Webhook
 EVENT_ASSIGNED = "cn.gov.12345.appeal.assigned"  # a new assignment (also after passing down)
 EVENT_REOPENED = "cn.gov.12345.appeal.reopened"  # the centre's review sent it back to the unit
 EVENT_OVERDUE = "cn.gov.12345.appeal.overdue"  # a reminder: the unit missed a deadline (催办)
+EVENT_UPDATED = "cn.gov.12345.appeal.updated"  # the citizen added to an appeal the unit holds
 
 
 @dataclass(frozen=True)
