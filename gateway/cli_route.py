@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -14,8 +16,9 @@ import yaml
 
 from gateway.config import Config, load_config
 from gateway.registry import load_kinds
+from gateway.store import Keys
 from gateway.words import segmenter
-from normalizer import AppealType
+from normalizer import Appeal, AppealType
 from router import Decision, Example, route, suggest_keywords, with_keywords
 from router.learned import departments, labelled_by_reply, learn_weights, learned_file, sector_names
 
@@ -77,9 +80,52 @@ def _print_one(config: Config, decision: Decision) -> None:
         )
 
 
+_SPAN = re.compile(r"^(\d+)([dhm])$")
+
+
+def parse_since(text: str) -> timedelta:
+    """ "30d", "12h", "90m" -> a time span."""
+    match = _SPAN.match(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number and d, h or m (30d, 12h, 90m)")
+    n, unit = int(match.group(1)), match.group(2)
+    return timedelta(days=n) if unit == "d" else timedelta(hours=n) if unit == "h" else timedelta(minutes=n)
+
+
+async def stored_items(redis: Any, keys: Keys, since: datetime) -> list[tuple[str, dict[str, Any]]]:
+    """The appeals the gateway holds that arrived after ``since``, as ``--batch`` lines, oldest first."""
+    found: list[tuple[datetime, str, dict[str, Any]]] = []
+    async for key in redis.scan_iter(match=keys.appeal("*"), count=500):
+        data = await redis.hget(key, "appeal")
+        if data is None:
+            continue
+        appeal = Appeal.model_validate_json(data)
+        if appeal.received_at < since:
+            continue
+        item = {
+            "title": appeal.subject,
+            "text": appeal.content,
+            "address": appeal.location.address,
+            "channel": appeal.channel_id,
+            "appeal_type": appeal.appeal_type.value,
+        }
+        found.append((appeal.received_at, appeal.appeal_no, item))
+    found.sort(key=lambda f: (f[0], f[1]))
+    return [(no, item) for _at, no, item in found]
+
+
+def _items(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
+    if args.from_store:
+        from gateway.cli import _with_store
+
+        since = datetime.now(UTC) - args.since
+        return _with_store(lambda redis, keys: stored_items(redis, keys, since))
+    return [(f"line {n}", item) for n, item in _lines(args.batch)]
+
+
 def cmd_route(args: argparse.Namespace) -> int:
     config = _load(args.config)
-    if args.batch is None:
+    if args.batch is None and not args.from_store:
         if not args.text:
             print("give a TEXT or --batch FILE", file=sys.stderr)
             return 2
@@ -92,27 +138,34 @@ def cmd_route(args: argparse.Namespace) -> int:
             _print_one(config, decision)
         return 0
     if args.compare:
-        return _compare(config, _load(args.compare), args.batch)
-    for _number, item in _lines(args.batch):
+        return _compare(config, _load(args.compare), _items(args), args.examples)
+    for _label, item in _items(args):
         print(json.dumps(decision_json(decide(config, item)), ensure_ascii=False), flush=False)
     sys.stdout.flush()
     return 0
 
 
-def _compare(current: Config, proposed: Config, path: str) -> int:
-    total = 0
-    changes: list[str] = []
-    for number, item in _lines(path):
-        total += 1
+def _compare(
+    current: Config, proposed: Config, items: list[tuple[str, dict[str, Any]]], examples: int
+) -> int:
+    """How many decisions move, grouped from unit to unit (most moved first), with examples."""
+    moves: dict[tuple[str, str], list[str]] = {}
+    changed = 0
+    for label, item in items:
         a, b = decide(current, item), decide(proposed, item)
-        if (a.unit, a.category) != (b.unit, b.category):
-            title = str(item.get("title") or item.get("text") or "")[:30]
-            changes.append(
-                f"  line {number} {title}: {a.unit or 'manual'} ({'/'.join(a.category) or '-'}) -> "
-                f"{b.unit or 'manual'} ({'/'.join(b.category) or '-'})"
-            )
-    print(f"{len(changes)} of {total} decisions change ({len(changes) / max(total, 1):.1%})")
-    print("\n".join(changes))
+        if (a.unit, a.category) == (b.unit, b.category):
+            continue
+        changed += 1
+        title = str(item.get("title") or item.get("text") or "")[:30]
+        moves.setdefault((a.unit or "manual", b.unit or "manual"), []).append(
+            f"{label} {title}: {'/'.join(a.category) or '-'} -> {'/'.join(b.category) or '-'}"
+        )
+    total = len(items)
+    print(f"{changed} of {total} decisions change ({changed / max(total, 1):.1%})")
+    for (before, after), lines in sorted(moves.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        print(f"  {before} -> {after}: {len(lines)}")
+        for line in lines[:examples]:
+            print(f"      {line}")
     return 0
 
 
@@ -249,8 +302,17 @@ def add_parsers(sub: Any, default_config: str) -> None:
     route_p.add_argument(
         "--compare",
         metavar="CONFIG_DIR",
-        help="with --batch: how many decisions another configuration changes",
+        help="with --batch or --from-store: how many decisions another configuration moves, and where",
     )
+    route_p.add_argument(
+        "--from-store",
+        action="store_true",
+        help="the appeals the gateway holds (REDIS_URL or the embedded store) instead of a file",
+    )
+    route_p.add_argument(
+        "--since", type=parse_since, default=timedelta(days=30), help="with --from-store: 30d, 12h, 90m"
+    )
+    route_p.add_argument("--examples", type=int, default=3, help="with --compare: examples per move")
     route_p.set_defaults(fn=cmd_route)
 
     rules = sub.add_parser("rules", help="routing rules")

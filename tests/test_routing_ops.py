@@ -93,3 +93,67 @@ async def test_routing_changes_apply_without_restart_and_bad_ones_are_refused(
         assert (await gw.wait_state(second, "dispatched")).unit == "emergency-management"
     finally:
         await gw.client.close()
+
+
+def _proposed_without_gas_company(tmp_path: Path) -> Path:
+    """A configuration where a gas leak is no longer the gas company's (its rules and urgency gone)."""
+    proposed = tmp_path / "proposed"
+    shutil.copytree(CONFIG_DIR, proposed)
+    routing = proposed / "routing.yaml"
+    text = routing.read_text(encoding="utf-8")
+    text = text.replace("target: {unit: gas-supply}", "target: {unit: housing-bureau}")
+    routing.write_text(text, encoding="utf-8")
+    return proposed
+
+
+def test_compare_groups_moves_from_unit_to_unit_with_examples(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = tmp_path / "in.jsonl"
+    items = [
+        {"title": "燃气泄漏", "text": "小区燃气泄漏，煤气味很重"},
+        {"title": "闻到煤气味", "text": "楼道里闻到煤气味"},
+        {"title": "", "text": "孩子入学学位不足，学校不接收"},
+    ]
+    batch.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items) + "\n", encoding="utf-8")
+    proposed = _proposed_without_gas_company(tmp_path)
+    assert main(["route", "--batch", str(batch), "--compare", str(proposed), "--examples", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "2 of 3 decisions change (66.7%)"
+    assert out[1] == "  gas-supply -> housing-bureau: 2"
+    assert out[2].startswith("      line 1 燃气泄漏: ")
+    assert len(out) == 3  # one example per move, as asked
+
+
+async def test_compare_reads_the_appeals_the_gateway_holds(
+    tmp_path: Path,
+    redis: aioredis.Redis,
+    keys: Keys,
+    registry: Registry,
+    receiver: UnitReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.cli_route import _compare, stored_items
+
+    config = load_config(CONFIG_DIR, kinds=registry.kinds, env=sample_env(receiver.url))
+    gw = await start_gateway(config, redis, keys, registry, receiver, workers=False)
+    try:
+        await gw.post_appeal(description="小区燃气泄漏，煤气味很重")
+        await gw.post_appeal(description="孩子入学学位不足，学校不接收")
+    finally:
+        await gw.client.close()
+    items = await stored_items(redis, keys, datetime.now(UTC) - timedelta(days=30))
+    assert [item["text"] for _no, item in items] == [
+        "小区燃气泄漏，煤气味很重",
+        "孩子入学学位不足，学校不接收",
+    ]
+    assert await stored_items(redis, keys, datetime.now(UTC) + timedelta(minutes=1)) == []
+    proposed = load_config(_proposed_without_gas_company(tmp_path), kinds=registry.kinds, env=sample_env())
+    capsys.readouterr()  # the gateway's own log lines
+    assert _compare(config, proposed, items, 3) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "1 of 2 decisions change (50.0%)"
+    assert out[1] == "  gas-supply -> housing-bureau: 1"
+    assert out[2].startswith(f"      {items[0][0]} ")  # the example names the appeal number
