@@ -77,6 +77,19 @@ async def test_routing_changes_apply_without_restart_and_bad_ones_are_refused(
         refused = await gw.client.post("/api/v1/routing/reload", headers=headers)
         assert refused.status == 422
         assert (await refused.json())["error"]["problems"][0].startswith("routing.yaml")
+        routing.write_text(original.replace("  环境保护: shared", "  环境保护: local", 1), encoding="utf-8")
+        refused = await gw.client.post("/api/v1/routing/reload", headers=headers)
+        assert refused.status == 422
+        assert (await refused.json())["error"]["problems"][0].startswith(
+            "routing.yaml: responsibility.环境保护"
+        )
+        (directory / "learned.yaml").write_text("categories: {没有这类: {某词: 1}}\n", encoding="utf-8")
+        routing.write_text(original, encoding="utf-8")
+        refused = await gw.client.post("/api/v1/routing/reload", headers=headers)
+        assert (await refused.json())["error"]["problems"] == [
+            "learned.yaml: categories.没有这类: '没有这类' is not a first-level category"
+        ]
+        shutil.copy(CONFIG_DIR / "learned.yaml", directory / "learned.yaml")
         first = await gw.post_appeal(description="小区燃气泄漏，煤气味很重")
         assert (await gw.wait_state(first, "dispatched")).unit == "gas-supply"  # old one serves on
 

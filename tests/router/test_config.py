@@ -95,3 +95,34 @@ def test_check_config_reports_unknown_unit_area(tmp_path: Path) -> None:
         text.replace("areas: ['340322000000']", "areas: ['340322999000']"), encoding="utf-8"
     )
     assert any(p.startswith("units.yaml: wuhe-county.areas: ") for p in _problems(directory))
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        (
+            "routing.yaml",
+            "  环境保护: shared",
+            "  环境保护: local",
+            "routing.yaml: responsibility.环境保护: ",
+        ),
+        ("routing.yaml", "  环境保护: shared", "  环保: shared", "routing.yaml: responsibility.环保: "),
+        ("learned.yaml", "  交通运输:", "  交通:", "learned.yaml: categories.交通: "),
+        ("places.yaml", "name: 龙子湖区\n", "name: 龙\n", "places.yaml: city.children[0].name: "),
+        (
+            "units.yaml",
+            "parent: yuhui-district\n",
+            "parent: wuhe-county\n",
+            "units.yaml: bengshan-weisi-street.areas: not inside",
+        ),
+    ],
+)
+def test_check_config_names_file_path_problem_of_responsibility_gazetteer_and_learned(
+    tmp_path: Path, file: str, old: str, new: str, expected: str
+) -> None:
+    directory = _copy(tmp_path)
+    text = (directory / file).read_text(encoding="utf-8")
+    assert old in text
+    (directory / file).write_text(text.replace(old, new, 1), encoding="utf-8")
+    problems = _problems(directory)
+    assert any(p.startswith(expected) for p in problems), problems

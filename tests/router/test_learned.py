@@ -1,0 +1,85 @@
+"""Keyword weights learned from history: the learner, the file, and how they explain decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from router import RouterConfig, RoutingConfigError, build_router_config, route
+from router.evaluate import LearnSetup, _learned_config
+from router.learned import category_from_reply, departments, grams, learn_weights
+from router.suggest import Example
+
+
+def _docs(category: str, *texts: str) -> list[tuple[frozenset[str], str]]:
+    return [(frozenset(grams(t)), category) for t in texts]
+
+
+def test_a_word_telling_one_category_apart_is_learned_with_its_log_odds() -> None:
+    labelled = _docs("教育文体", *["学校补课收费"] * 6, "学校放假") + _docs("卫生计生", *["医院收费太贵"] * 6)
+    weights = learn_weights(labelled, min_support=4, min_ratio=1.0)
+    assert "补课" in weights["教育文体"] and "医院" in weights["卫生计生"]
+    assert "收费" not in weights.get("教育文体", {})  # both categories use it: it tells nothing
+    assert weights["教育文体"]["补课"] == pytest.approx(1.828, abs=0.001)  # ln((6+1)/(7+2) / ((0+1)/(6+2)))
+
+
+def test_words_citizens_do_not_use_elsewhere_are_dropped() -> None:
+    labelled = _docs("教育文体", *["学校补课"] * 6) + _docs("卫生计生", *["医院看病"] * 6)
+    background = [frozenset({"补课", "学校"})] * 3
+    weights = learn_weights(labelled, background, min_support=4, min_ratio=1.0, min_background=3)
+    assert set(weights) == {"教育文体"}  # 医院/看病 never occur in the unlabelled history
+    assert set(weights["教育文体"]) == {"补课", "学校"}
+
+
+def test_the_department_that_replied_names_the_category() -> None:
+    words = departments([("蚌埠市教育局", "教育文体"), ("蚌埠市卫生健康委员会", "卫生计生")], "蚌埠市")
+    assert words["教育局"] == "教育文体" and words["卫健委"] == "卫生计生"  # full name and abbreviation
+    assert category_from_reply("网友您好，经市教育局调查核实……", words) == "教育文体"
+    assert category_from_reply("经教育局与卫健委共同核实……", words) is None  # two: unclear, not used
+    assert category_from_reply("您好，已转相关部门。", words) is None
+
+
+def _with(
+    sample: RouterConfig, routing: dict[str, Any], places: dict[str, Any], learned: Any
+) -> RouterConfig:
+    return build_router_config(routing, sample.taxonomy, sample.network, places, learned)
+
+
+def test_a_decision_lists_the_learned_words_and_weights(
+    sample: RouterConfig, routing_yaml: dict[str, Any], places_yaml: dict[str, Any]
+) -> None:
+    learned = {"scale": 1.0, "categories": {"教育文体": {"晚自习": 2.5}}}
+    config = _with(sample, routing_yaml, places_yaml, learned)
+    assert config.learned_count == 1
+    d = route(config, subject="", content="高三晚自习上到十一点，晚自习太晚了")
+    assert d.category[0] == "教育文体"
+    assert "晚自习(2×2.5)" in d.explanation
+
+
+def test_a_learned_file_naming_an_unknown_category_is_refused(
+    sample: RouterConfig, routing_yaml: dict[str, Any], places_yaml: dict[str, Any]
+) -> None:
+    with pytest.raises(RoutingConfigError) as info:
+        _with(sample, routing_yaml, places_yaml, {"categories": {"没有这类": {"某词": 1.0}}})
+    assert info.value.path == "(learned.yaml) categories.没有这类"
+    with pytest.raises(ValidationError):
+        _with(sample, routing_yaml, places_yaml, {"categories": {"教育文体": {"某词": "heavy"}}})
+    with pytest.raises(ValidationError):
+        _with(sample, routing_yaml, places_yaml, {"scale": -1, "categories": {}})
+
+
+def test_cross_validation_never_learns_from_the_held_out_appeals(
+    sample: RouterConfig, routing_yaml: dict[str, Any], places_yaml: dict[str, Any]
+) -> None:
+    """The learned layer of a fold is built without the fold's own texts, and without the replied
+    appeals that repeat one of them."""
+    train = [Example("", f"学校晚自习{'甲乙丙丁戊'[i]}", "教育文体") for i in range(5)]
+    held = [Example("", "医院蓝鲸号难办", "卫生计生")]
+    replied = [("。医院蓝鲸号难办", "卫生计生")] * 5 + [("。医院病贵啊", "卫生计生")] * 5
+    setup = LearnSetup(replied, (), 1.0, {"min_support": 4, "min_ratio": 0.5})
+    config = _learned_config(routing_yaml, sample.taxonomy, sample.network, places_yaml, train, held, setup)
+    learned = {k.word for k in config.keywords} - {k.word for k in sample.keywords}
+    assert "蓝鲸" not in learned  # only the held-out appeal (and its copy among the replies) has it
+    assert "病贵" in learned
