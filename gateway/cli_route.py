@@ -55,6 +55,7 @@ def decision_json(decision: Decision) -> dict[str, Any]:
         "confidence": decision.confidence,
         "urgency": decision.urgency.value if decision.urgency else None,
         "area": decision.area,
+        "pass_to": decision.pass_to,
         "explanation": decision.explanation,
         "candidates": [c.model_dump(mode="json") for c in decision.candidates],
     }
@@ -70,14 +71,12 @@ def _print_one(config: Config, decision: Decision) -> None:
         print(f"urgency:     {decision.urgency.value}")
     if decision.place:
         print(f"place:       {' / '.join(decision.place)}")
+    below = config.network.get(decision.pass_to) if decision.pass_to else None
+    if below is not None:
+        print(f"pass to:     {below.name} ({below.id})")
     print(f"why:         {decision.explanation}")
-    if decision.unit is None and decision.candidates:
-        print(
-            "candidates:  "
-            + "; ".join(
-                f"{c.unit or '-'} ({'/'.join(c.category)}, {c.score:.1f})" for c in decision.candidates
-            )
-        )
+    for i, c in enumerate(decision.candidates, 1):
+        print(f"candidate {i}: {c.unit or '-'}: {c.reason}")
 
 
 _SPAN = re.compile(r"^(\d+)([dhm])$")

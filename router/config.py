@@ -101,6 +101,8 @@ class KeywordInfo:
     paths: tuple[CategoryPath, ...]  # every path listing it
     urgency: Urgency | None
     areas: tuple[str, ...] = ()  # a place name of the gazetteer: the areas of that name
+    share_of: Mapping[str, float] = dataclasses.field(default_factory=dict)  # ``shares`` as a mapping
+    paths_in: Mapping[str, tuple[CategoryPath, ...]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,8 @@ def build_router_config(
             paths=tuple(paths),
             urgency=grades[0] if grades else None,
             areas=gazetteer.names.get(word, ()),
+            share_of=dict(shares),
+            paths_in={f: tuple(p for p in paths if p[0] == f) for f in dict.fromkeys(p[0] for p in paths)},
         )
         automaton.add_word(encode(word), len(infos))
         infos.append(info)

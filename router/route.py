@@ -30,6 +30,7 @@ from router.rules import Facts, Rule
 from router.taxonomy import CategoryPath
 
 _second = itemgetter(1)
+_GRADES = (Urgency.emergency, Urgency.urgent_utility, Urgency.complex, Urgency.consultation)
 
 
 @dataclass(frozen=True)
@@ -51,21 +52,23 @@ def score(config: RouterConfig, subject: str, content: str) -> Scores:
     """Score the first-level categories and the category path of one appeal."""
     table = config.keywords
     automaton = config.automaton
-    counts = Counter(map(_second, automaton.iter(encode(content))))
-    in_subject = set(map(_second, automaton.iter(encode(subject)))) if subject else set()
-    infos: dict[str, KeywordInfo] = {}
     cap, sw = config.repeat_cap, config.subject_weight
+    counted: dict[int, float] = {
+        i: (c if c < cap else cap) for i, c in Counter(map(_second, automaton.iter(encode(content)))).items()
+    }
+    if subject:
+        for index in set(map(_second, automaton.iter(encode(subject)))):
+            counted[index] = counted.get(index, 0) + sw
+    infos: dict[str, KeywordInfo] = {}
     words: dict[str, float] = {}
     level1: dict[str, float] = {}
-    for index in counts.keys() | in_subject if in_subject else counts:
+    for index, n in counted.items():
         info = table[index]
         infos[info.word] = info
-        if not info.shares:
-            continue
-        n = min(counts.get(index, 0), cap) + (sw if index in in_subject else 0.0)
-        words[info.word] = n
-        for first, share in info.shares:
-            level1[first] = level1.get(first, 0.0) + n * share
+        if info.shares:
+            words[info.word] = n
+            for first, share in info.shares:
+                level1[first] = level1.get(first, 0.0) + n * share
     if not level1:
         return Scores((), (), words, infos, 0.0)
     ranked = tuple(sorted(level1.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -79,16 +82,19 @@ def best_path(words: dict[str, float], infos: dict[str, KeywordInfo], first: str
     paths: dict[CategoryPath, float] = {}
     for word, n in words.items():
         info = infos[word]
-        for path in info.paths:
-            if path[0] == first:
+        mine = info.paths_in.get(first)
+        if mine:
+            for path in mine:
                 paths[path] = paths.get(path, 0.0) + n * info.weight
     return max(paths.items(), key=lambda ps: (ps[1], len(ps[0]), ps[0]))[0] if paths else (first,)
 
 
 def suggest_urgency(infos: dict[str, KeywordInfo]) -> tuple[Urgency | None, tuple[str, ...]]:
     """The most urgent grade the words suggest, and those words."""
-    order = (Urgency.emergency, Urgency.urgent_utility, Urgency.complex, Urgency.consultation)
-    found = [(order.index(i.urgency), w) for w, i in infos.items() if i.urgency in order]
+    order = _GRADES
+    found = [
+        (order.index(i.urgency), w) for w, i in infos.items() if i.urgency is not None and i.urgency in order
+    ]
     if not found:
         return None, ()
     rank = min(r for r, _ in found)
@@ -308,10 +314,10 @@ def _words_for(s: Scores, first: str, limit: int = 8) -> str:
     """The words that scored ``first``, strongest first, as ``word(count×weight)``."""
     mine = []
     for word, n in s.words.items():
-        for f, share in s.infos[word].shares:
-            if f == first:
-                mine.append((n * share, word, n, share))
-    mine.sort(key=lambda t: (-t[0], t[1]))
+        share = s.infos[word].share_of.get(first)
+        if share is not None:
+            mine.append((-n * share, word, n, share))
+    mine.sort()
     return "、".join(f"{w}({n:g}×{share:g})" for _, w, n, share in mine[:limit])
 
 
