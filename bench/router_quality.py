@@ -24,7 +24,7 @@ import yaml
 
 from bench._common import ROOT, read_jsonl, sample_config
 from gateway.words import segmenter
-from router.evaluate import LearnSetup, Quality, cross_validate_learned, evaluate, time_split_learned
+from router.evaluate import LearnSetup, Quality, Sources, cross_validate_learned, evaluate, time_split_learned
 from router.learned import departments, labelled_by_reply, sector_names
 from router.suggest import Example
 
@@ -54,20 +54,20 @@ def main() -> None:
     background = [f"{m['title']}。{m['text']}" for m in read_jsonl("messages-hot.jsonl")]
     setup = LearnSetup(replied, background, 0.15, {"min_ratio": 1.5, "per_category": 60}, segmenter())
     start = time.perf_counter()
-    tax, net = config.router.taxonomy, config.network
+    base = Sources(routing, config.router.taxonomy, config.network, places)
     print(f"replied appeals labelled by their department: {len(replied)}")
-    cv = cross_validate_learned(routing, tax, net, places, examples, setup, folds=args.folds)
+    cv = cross_validate_learned(base, examples, setup, folds=args.folds)
     _print(f"{args.folds}-fold cross-validation, learned layer from the other folds + replied", cv)
-    ts = time_split_learned(routing, tax, net, places, examples, times, setup)
+    ts = time_split_learned(base, examples, times, setup)
     _print("time split: learned on the earlier 80%, measured on the later 20%", ts)
     bare = LearnSetup(scale=0.0)  # (learns nothing that counts)
     _print(
         "(optimistic) hand-written keywords only, 5-fold",
-        cross_validate_learned(routing, tax, net, places, examples, bare, folds=args.folds),
+        cross_validate_learned(base, examples, bare, folds=args.folds),
     )
     _print(
         "(optimistic) hand-written keywords only, time split",
-        time_split_learned(routing, tax, net, places, examples, times, bare),
+        time_split_learned(base, examples, times, bare),
     )
     _print("(in-sample) configuration as shipped, all 494", evaluate(config.router, examples))
     met = all(q.macro_f1 >= 0.85 and q.manual_share <= 0.10 for q in (cv, ts))

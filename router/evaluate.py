@@ -1,5 +1,6 @@
 """Measuring routing quality on labelled history: first-level macro-F1, per-class F1, manual share,
-and k-fold cross-validation of keyword suggestions (learned on k-1 folds, measured on the k-th)."""
+k-fold cross-validation and a time split of the learned layer (learned on the training part only,
+measured on the rest)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from router.config import RouterConfig, build_router_config
 from router.learned import grams, learn_weights, learned_file, split_by_time
 from router.network import Network
 from router.route import route
-from router.suggest import Example, suggest_keywords, with_keywords
+from router.suggest import Example
 from router.taxonomy import Taxonomy
 
 
@@ -55,36 +56,17 @@ def evaluate(config: RouterConfig, examples: Sequence[Example]) -> Quality:
     return measure([e.category for e in examples], predicted, manual)
 
 
-def cross_validate(
-    routing: Mapping[str, Any],
-    taxonomy: Taxonomy,
-    network: Network,
-    places: Mapping[str, Any] | None,
-    examples: Sequence[Example],
-    *,
-    folds: int = 5,
-    seed: int = 0,
-    **suggest: Any,
-) -> Quality:
-    """Per fold: suggest keywords from the other folds, add them all, route the held-out fold.
-    The pooled predictions of every fold are measured together."""
-    order = list(range(len(examples)))
-    random.Random(seed).shuffle(order)
-    predicted: list[str | None] = [None] * len(examples)
-    manual = [False] * len(examples)
-    for k in range(folds):
-        held = set(order[k::folds])
-        train = [examples[i] for i in order if i not in held]
-        base = build_router_config(routing, taxonomy, network, places)
-        config = build_router_config(
-            with_keywords(routing, suggest_keywords(train, base, **suggest)), taxonomy, network, places
-        )
-        for i in held:
-            e = examples[i]
-            d = route(config, subject=e.subject, content=e.content)
-            manual[i] = d.unit is None
-            predicted[i] = None if d.unit is None or not d.category else d.category[0]
-    return measure([e.category for e in examples], predicted, manual)
+@dataclass(frozen=True)
+class Sources:
+    """What a router configuration is built from, but for its learned layer."""
+
+    routing: Mapping[str, Any]
+    taxonomy: Taxonomy
+    network: Network
+    places: Mapping[str, Any] | None
+
+    def build(self, learned: Mapping[str, Any] | None) -> RouterConfig:
+        return build_router_config(self.routing, self.taxonomy, self.network, self.places, learned)
 
 
 @dataclass(frozen=True)
@@ -109,10 +91,7 @@ class LearnSetup:
 
 
 def _learned_config(
-    routing: Mapping[str, Any],
-    taxonomy: Taxonomy,
-    network: Network,
-    places: Mapping[str, Any] | None,
+    base: Sources,
     train: Sequence[Example],
     held: Sequence[Example],
     setup: LearnSetup,
@@ -120,7 +99,7 @@ def _learned_config(
     """A configuration whose learned layer saw only ``train`` and the replied appeals that are not
     in ``held`` (the same message can be in both files)."""
     if setup.scale == 0:
-        return build_router_config(routing, taxonomy, network, places)
+        return base.build(None)
     held_keys = {e.content[:40] for e in held}
     labelled = [(e.subject + "。" + e.content, e.category) for e in train]
     labelled += [(t, c) for t, c in setup.replied if t.split("。", 1)[-1][:40] not in held_keys]
@@ -129,9 +108,7 @@ def _learned_config(
         [setup.words_of(t) for t in setup.background],
         **setup.options,
     )
-    return build_router_config(
-        routing, taxonomy, network, places, learned_file(weights, "cross-validation", setup.scale)
-    )
+    return base.build(learned_file(weights, "cross-validation", setup.scale))
 
 
 def _route_all(config: RouterConfig, examples: Sequence[Example]) -> list[tuple[str | None, bool]]:
@@ -143,10 +120,7 @@ def _route_all(config: RouterConfig, examples: Sequence[Example]) -> list[tuple[
 
 
 def cross_validate_learned(
-    routing: Mapping[str, Any],
-    taxonomy: Taxonomy,
-    network: Network,
-    places: Mapping[str, Any] | None,
+    base: Sources,
     examples: Sequence[Example],
     setup: LearnSetup,
     *,
@@ -162,19 +136,14 @@ def cross_validate_learned(
         held = order[k::folds]
         held_set = set(held)
         train = [examples[i] for i in order if i not in held_set]
-        config = _learned_config(
-            routing, taxonomy, network, places, train, [examples[i] for i in held], setup
-        )
+        config = _learned_config(base, train, [examples[i] for i in held], setup)
         for i, (p, m) in zip(held, _route_all(config, [examples[i] for i in held]), strict=True):
             predicted[i], manual[i] = p, m
     return measure([e.category for e in examples], predicted, manual)
 
 
 def time_split_learned(
-    routing: Mapping[str, Any],
-    taxonomy: Taxonomy,
-    network: Network,
-    places: Mapping[str, Any] | None,
+    base: Sources,
     examples: Sequence[Example],
     times: Sequence[Any],
     setup: LearnSetup,
@@ -184,6 +153,6 @@ def time_split_learned(
     early, late = split_by_time(times, share)
     train = [examples[i] for i in early]
     test = [examples[i] for i in late]
-    config = _learned_config(routing, taxonomy, network, places, train, test, setup)
+    config = _learned_config(base, train, test, setup)
     results = _route_all(config, test)
     return measure([e.category for e in test], [p for p, _ in results], [m for _, m in results])

@@ -9,17 +9,13 @@ adds suggestions to a routing mapping, for trying them (``--compare``) and for c
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from router.config import RouterConfig, encode
-
-_HAN = re.compile(r"[\u4e00-\u9fff]+")
-# Function characters: a suggestion starting or ending with one is a fragment, not a word.
-_EDGE = frozenset("的了是在和对不也就都而及与或被把让给从向这那我你他她它们有个之其很还又要会能到说")
+from router.learned import EDGE, grams
 
 
 @dataclass(frozen=True)
@@ -42,15 +38,6 @@ class Suggestion:
         return f"{self.category}: {self.word} ({self.support} appeals, {self.precision:.0%} of its uses)"
 
 
-def _grams(text: str, lengths: tuple[int, ...]) -> set[str]:
-    out: set[str] = set()
-    for run in _HAN.findall(text):
-        for n in lengths:
-            for i in range(len(run) - n + 1):
-                out.add(run[i : i + n])
-    return out
-
-
 def suggest_keywords(
     history: Iterable[Example],
     config: RouterConfig | None = None,
@@ -64,17 +51,17 @@ def suggest_keywords(
     Words ``config`` already knows, and words inside a longer suggestion just as frequent, are left out."""
     by_word: dict[str, Counter[str]] = {}
     for example in history:
-        for gram in _grams(example.subject + "。" + example.content, lengths):
+        for gram in grams(example.subject + "。" + example.content, lengths):
             by_word.setdefault(gram, Counter())[example.category] += 1
     known = {k.word for k in config.keywords} if config is not None else set()
-    known_parts = {g for w in known for g in _grams(w, lengths)}
+    known_parts = {g for w in known for g in grams(w, lengths)}
     picked: dict[str, list[Suggestion]] = {}
     for word, counts in by_word.items():
         category, support = counts.most_common(1)[0]
-        if support < min_support or word[0] in _EDGE or word[-1] in _EDGE:
+        if support < min_support or word[0] in EDGE or word[-1] in EDGE:
             continue
         precision = support / sum(counts.values())
-        if precision < min_precision or word in known_parts or _grams(word, (2, 3)) & known:
+        if precision < min_precision or word in known_parts or grams(word, (2, 3)) & known:
             continue  # a known word, a piece of one, or one with a known word inside adds nothing
         picked.setdefault(category, []).append(Suggestion(category, word, support, round(precision, 3)))
     out: list[Suggestion] = []

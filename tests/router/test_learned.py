@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from router import RouterConfig, RoutingConfigError, build_router_config, route
-from router.evaluate import LearnSetup, _learned_config
+from router.evaluate import LearnSetup, Sources, _learned_config
 from router.learned import category_from_reply, departments, grams, learn_weights
 from router.suggest import Example
 
@@ -79,7 +79,8 @@ def test_cross_validation_never_learns_from_the_held_out_appeals(
     held = [Example("", "医院蓝鲸号难办", "卫生计生")]
     replied = [("。医院蓝鲸号难办", "卫生计生")] * 5 + [("。医院病贵啊", "卫生计生")] * 5
     setup = LearnSetup(replied, (), 1.0, {"min_support": 4, "min_ratio": 0.5})
-    config = _learned_config(routing_yaml, sample.taxonomy, sample.network, places_yaml, train, held, setup)
+    base = Sources(routing_yaml, sample.taxonomy, sample.network, places_yaml)
+    config = _learned_config(base, train, held, setup)
     learned = {k.word for k in config.keywords} - {k.word for k in sample.keywords}
     assert "蓝鲸" not in learned  # only the held-out appeal (and its copy among the replies) has it
     assert "病贵" in learned
