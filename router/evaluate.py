@@ -156,3 +156,11 @@ def time_split_learned(
     config = _learned_config(base, train, test, setup)
     results = _route_all(config, test)
     return measure([e.category for e in test], [p for p, _ in results], [m for _, m in results])
+
+
+def cross_source(
+    base: Sources, train: Sequence[Example], test: Sequence[Example], setup: LearnSetup
+) -> Quality:
+    """Learn on ``train`` (and ``setup``'s replied appeals), measure on ``test`` from elsewhere."""
+    results = _route_all(_learned_config(base, train, test, setup), test)
+    return measure([e.category for e in test], [p for p, _ in results], [m for _, m in results])
