@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
+from typing import NamedTuple
 
 from normalizer.schema import AppealType, Urgency
 from router.config import KeywordInfo, RouterConfig, encode
@@ -33,9 +33,9 @@ _second = itemgetter(1)
 _GRADES = (Urgency.emergency, Urgency.urgent_utility, Urgency.complex, Urgency.consultation)
 
 
-@dataclass(frozen=True)
-class Scores:
-    """The scoring step's result, for explanations and for tools (suggestions, benches)."""
+class Scores(NamedTuple):
+    """The scoring step's result, for explanations and for tools (suggestions, benches).
+    (Named tuples: created once per decision, cheaper than frozen dataclasses.)"""
 
     level1: tuple[tuple[str, float], ...]  # best first
     path: CategoryPath
@@ -171,8 +171,7 @@ def is_local(config: RouterConfig, place: Place | None) -> bool:
     return any(areas[a].kind in LOCAL_KINDS for a in config.gazetteer.lineage(place.area))
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(NamedTuple):
     """Who is responsible for a category path, and why (the responsibility step)."""
 
     unit: Unit | None

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Collection, Container, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -90,8 +90,7 @@ class RuleSpec(BaseModel):
     urgency: Urgency | None = Field(default=None, description="Grade to suggest when the rule applies.")
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """What the rules look at, for one appeal."""
 
     category: CategoryPath
