@@ -122,7 +122,8 @@ class Runtime:
 
     async def deliver_update(self, appeal_no: str, event: str) -> None:
         """A citizen's follow-up reaches the unit holding the appeal as an ``appeal.updated``
-        delivery (before dispatch it is only in the history, which the assignment carries)."""
+        delivery. One added before the appeal reached a unit stays in its history, which the unit
+        sees with the appeal (``GET /api/v1/units/{unit}/appeals/{no}``)."""
         record = await self.appeals.get(appeal_no)
         unit = self.config.network.get(record.unit) if record is not None and record.unit else None
         if record is None or unit is None or record.state not in WITH_UNIT:
