@@ -102,6 +102,7 @@ class KeywordInfo:
     urgency: Urgency | None
     areas: tuple[str, ...] = ()  # a place name of the gazetteer: the areas of that name
     share_of: Mapping[str, float] = dataclasses.field(default_factory=dict)  # ``shares`` as a mapping
+    share_text: Mapping[str, str] = dataclasses.field(default_factory=dict)  # the same, as shown
     paths_in: Mapping[str, tuple[CategoryPath, ...]] = dataclasses.field(default_factory=dict)
 
 
@@ -226,6 +227,7 @@ def build_router_config(
             urgency=grades[0] if grades else None,
             areas=gazetteer.names.get(word, ()),
             share_of=dict(shares),
+            share_text={f: f"{v:g}" for f, v in shares.items()},
             paths_in={f: tuple(p for p in paths if p[0] == f) for f in dict.fromkeys(p[0] for p in paths)},
         )
         automaton.add_word(encode(word), len(infos))

@@ -312,12 +312,19 @@ def route(
 def _words_for(s: Scores, first: str, limit: int = 8) -> str:
     """The words that scored ``first``, strongest first, as ``word(count×weight)``."""
     mine = []
+    infos = s.infos
     for word, n in s.words.items():
-        share = s.infos[word].share_of.get(first)
+        share = infos[word].share_of.get(first)
         if share is not None:
-            mine.append((-n * share, word, n, share))
+            mine.append((-n * share, word, n))
     mine.sort()
-    return "、".join(f"{w}({n:g}×{share:g})" for _, w, n, share in mine[:limit])
+    return "、".join(f"{w}({_shown(n)}×{infos[w].share_text[first]})" for _, w, n in mine[:limit])
+
+
+def _shown(n: float) -> str:
+    """A count as explanations show it: 3, 2.5."""
+    whole = int(n)
+    return str(whole) if whole == n else f"{n:g}"
 
 
 def _category_words(s: Scores) -> str:
