@@ -26,6 +26,9 @@ from typing import Any
 _SUFFIX = re.compile(r"(街道办事处|街道|镇|乡|村民委员会|居民委员会|村委会|居委会|社区|村)$")
 _OFFICE = re.compile(r"(村民委员会|居民委员会|村委会|居委会)$")
 _SKIP = re.compile(r"(虚拟社区|区直辖|生活区)")
+# Names that are everyday phrases once the office word is off (街道社区: "the street's community"):
+# a community or village of that name would be found in every other text.
+_GENERIC = frozenset({"街道", "中心", "社区", "城区", "镇区", "新区", "街道社区", "中心社区", "城关"})
 _HAND_KINDS = frozenset({"road", "place", "community", "village"})
 _KIND_OF_COUNTY = {"区": "district", "县": "county"}
 _HEADER = """\
@@ -106,6 +109,8 @@ def build_places(
                 {"id": code, "name": _OFFICE.sub("", v), "kind": "community" if "居" in v else "village"}
                 for code, v in codes.get(town_code, ())
                 if not _SKIP.search(v)
+                and _OFFICE.sub("", v) not in _GENERIC
+                and _short(_OFFICE.sub("", v)) not in _GENERIC
             ]
             if villages:
                 node["children"] = villages

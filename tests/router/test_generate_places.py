@@ -38,6 +38,7 @@ STREETS = """code,name,areaCode,provinceCode,cityCode
 """
 VILLAGES = """code,name,streetCode,provinceCode,cityCode,areaCode
 340321113201,"石山村村民委员会",340321113,34,3403,340321
+340321113202,"街道社区居委会",340321113,34,3403,340321
 340303010002,"机场社区居委会",340303010,34,3403,340303
 """
 
@@ -64,6 +65,7 @@ def test_divisions_get_12_digit_codes_and_a_valid_gazetteer(tmp_path: Path) -> N
     assert ids["340321117000"] == ("长淮卫镇", "town")  # in the statistics, not in jionlp: kept
     assert ids["340372000000"] == ("蚌埠市经济开发区", "zone")
     assert "虚构镇" not in {name for name, _ in ids.values()}  # no code: not vouched for
+    assert "340321113202" not in ids  # 街道社区: an everyday phrase, it would be found everywhere
     gazetteer = build_gazetteer(yaml.safe_load(dump(places)))
     # jionlp files 胜利街道 under the development zone that manages it: it stays there
     assert gazetteer.lineage("340303010000")[1] == "340372000000"
