@@ -230,6 +230,7 @@ def assignment_of(
         "urgency": appeal.urgency.value,
         "rule": decision.rule if decision else None,
         "explanation": decision.explanation if decision else None,
+        "pass_to": decision.pass_to if decision else None,  # territorial: the town or street below
         "assigned_at": at.isoformat(),
         **extra,
     }
