@@ -188,9 +188,13 @@ def _secret_fields(model: type[BaseModel]) -> list[str]:
     return names
 
 
+# libyaml's safe loader when PyYAML has it (about 3x faster on the generated places.yaml)
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path, problems: _Problems) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except FileNotFoundError:
         problems.add(path.name, "", "file not found")
     except yaml.YAMLError as e:
