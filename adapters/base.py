@@ -94,6 +94,8 @@ class AppealStatus:
     unit_name: str | None
     updated_at: datetime
     notes: tuple[str, ...] = ()
+    expected_at: datetime | None = None
+    """When the unit's reply is due (the reply deadline), once the appeal has one."""
 
 
 class Intake(Protocol):

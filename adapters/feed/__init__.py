@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis.exceptions import RedisError
 
 from adapters.base import (
@@ -39,8 +40,10 @@ from adapters.base import (
 )
 from adapters.feed.client import FeedClient
 from adapters.feed.config import FeedConfig
-from adapters.feed.decode import order_of, parse_json, sign, to_draft, writeback_item
+from adapters.feed.decode import order_of, sign, to_draft, writeback_item
 from adapters.feed.writeback import WritebackQueue, WritebackSender
+from adapters.parsing import load_json
+from adapters.signatures import remember_nonce
 from gateway.alerts import Alerts
 from gateway.errors import BadRequest, HotlineError, Unauthorized
 from gateway.http import json_response
@@ -49,7 +52,15 @@ from normalizer import Appeal, mask_phone
 
 __all__ = ["FeedAdapter", "FeedConfig"]
 
-MAX_NONCE = 64
+
+class PushHeaders(BaseModel):
+    """The declared signed headers of a push (``X-Timestamp``, ``X-Nonce``, ``X-Signature``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timestamp: str = Field(pattern=r"^[0-9]{1,12}$", description="Unix time in seconds.")
+    nonce: str = Field(min_length=1, max_length=64)
+    signature: str = Field(max_length=128)
 
 
 class FeedAdapter(Adapter[FeedConfig]):
@@ -78,35 +89,33 @@ class FeedAdapter(Adapter[FeedConfig]):
     def routes(self) -> Sequence[Route]:
         return (Route("POST", "", self.receive),) if self.settings.push.enabled else ()
 
-    def _signed_headers(self, request: web.Request) -> tuple[str, str, str]:
-        """App key and timestamp, checked before the body is read; the nonce and signature."""
-        key = request.headers.get("X-App-Key", "")
-        stamp = request.headers.get("X-Timestamp", "")
-        nonce = request.headers.get("X-Nonce", "")
-        signature = request.headers.get("X-Signature", "")
+    def _credentials(self, request: web.Request) -> PushHeaders:
+        """The app key, checked before the body is read; the rest only as text until it is signed."""
+        names = ("X-App-Key", "X-Timestamp", "X-Nonce", "X-Signature")
+        key, stamp, nonce, signature = (request.headers.get(n, "") for n in names)
         if not (key and stamp and nonce and signature):
             raise Unauthorized("X-App-Key, X-Timestamp, X-Nonce and X-Signature are required")
         if not hmac.compare_digest(key.encode(), self.settings.app_key.encode()):
             raise Unauthorized("the app key or signature is not valid")
-        if len(nonce) > MAX_NONCE or not stamp.isdigit():
-            raise Unauthorized("the nonce or timestamp is not valid")
-        window = self.settings.push.replay_window_seconds
-        if abs(self.context.clock().timestamp() - int(stamp)) > window:
-            raise Unauthorized(f"the timestamp is more than {window} s off: replayed or a wrong clock")
-        return stamp, nonce, signature
+        return PushHeaders.model_construct(timestamp=stamp, nonce=nonce, signature=signature)
 
     async def receive(self, request: web.Request) -> web.Response:
-        stamp, nonce, signature = self._signed_headers(request)
+        unsigned = self._credentials(request)
         body = await self.read_body(request)
-        expected = sign(
-            self.settings.app_key, self.settings.app_secret.get_secret_value(), stamp, nonce, body
-        )
-        if not hmac.compare_digest(signature.lower().encode(), expected.encode()):
+        secret = self.settings.app_secret.get_secret_value()
+        expected = sign(self.settings.app_key, secret, unsigned.timestamp, unsigned.nonce, body)
+        if not hmac.compare_digest(unsigned.signature.lower().encode(), expected.encode()):
             raise Unauthorized("the app key or signature is not valid")
+        try:  # only now, signed, is anything parsed
+            signed = PushHeaders.model_validate(unsigned.model_dump())
+        except ValidationError:
+            raise Unauthorized("the nonce or timestamp is not valid") from None
         window = self.settings.push.replay_window_seconds
-        if not await self.context.redis.set(self.state_key("nonce", nonce), stamp, nx=True, ex=2 * window):
-            raise Unauthorized("the nonce was used already: a replayed request")
-        receipt = await self.take(parse_json(body))
+        if abs(self.context.clock().timestamp() - int(signed.timestamp)) > window:
+            raise Unauthorized(f"the timestamp is more than {window} s off: replayed or a wrong clock")
+        key = self.state_key("nonce", signed.nonce)
+        await remember_nonce(self.context.redis, key, signed.timestamp, seconds=2 * window)
+        receipt = await self.take(load_json(body))
         return json_response(
             {"code": 0, "message": "ok", "appeal_no": receipt.appeal_no, "duplicate": receipt.duplicate}
         )

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from adapters.feed.config import FeedConfig, FieldPaths, PullSettings, WritebackSettings
+from adapters.parsing import load_json
 from gateway.errors import BadRequest
 from normalizer import (
     SHANGHAI,
@@ -57,7 +58,7 @@ def get_path(data: Any, path: str) -> Any:
     for part in path.split("."):
         if isinstance(node, dict):
             node = node.get(part)
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        elif isinstance(node, list) and _ascii_digits(part) and int(part) < len(node):
             node = node[int(part)]
         else:
             return None
@@ -70,13 +71,6 @@ def set_path(target: dict[str, Any], path: str, value: Any) -> None:
     for part in parts[:-1]:
         node = node.setdefault(part, {})
     node[parts[-1]] = value
-
-
-def parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise BadRequest("the body is not valid JSON") from None
 
 
 def _scalar(value: Any, what: str) -> str:
@@ -95,7 +89,7 @@ def parse_time(value: Any) -> datetime | None:
     """ISO 8601, 'YYYY-MM-DD HH:MM:SS' (Beijing time when it has no offset) or epoch s/ms."""
     if value is None or value == "" or isinstance(value, bool):
         return None
-    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+    if isinstance(value, int | float) or (isinstance(value, str) and _ascii_digits(value.strip())):
         seconds = float(value)
         if seconds > 10**11:
             seconds /= 1000
@@ -110,6 +104,10 @@ def parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def is_marked(value: Any) -> bool:
@@ -191,7 +189,7 @@ class Page:
 
 def parse_page(body: bytes, pull: PullSettings) -> Page:
     """A page of the pull API. Raises BadRequest when it is not the configured shape."""
-    data = parse_json(body)
+    data = load_json(body)
     items = get_path(data, pull.items_path)
     if items is None:
         items = []
@@ -259,8 +257,8 @@ def accepted(body: bytes, settings: WritebackSettings) -> bool:
     if settings.success_path is None:
         return True
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        data = load_json(body)
+    except BadRequest:
         return False
     value = get_path(data, settings.success_path)
     return value is not None and not isinstance(value, dict | list) and str(value) == settings.success_value

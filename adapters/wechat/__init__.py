@@ -23,7 +23,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from adapters.base import Adapter, AnswerResult, Capabilities, CheckResult, InboundMessage, Route
-from adapters.signatures import echo, sorted_sha1, verify_sorted_sha1
+from adapters.signatures import SignedQuery, echo, sorted_sha1, verify_sorted_sha1
 from adapters.wechat.client import OutsideWindow, WechatApi
 from adapters.wechat.config import WechatConfig
 from adapters.wechat.decode import Inbound, decode_message, parse_xml, text_reply, with_coordinates
@@ -52,7 +52,7 @@ class WechatAdapter(Adapter[WechatConfig]):
 
     # --- inbound -------------------------------------------------------------------------------
 
-    def _check_signature(self, request: web.Request) -> tuple[str, str]:
+    def _check_signature(self, request: web.Request) -> SignedQuery:
         try:
             return verify_sorted_sha1(
                 request.query,
@@ -104,7 +104,8 @@ class WechatAdapter(Adapter[WechatConfig]):
 
     async def receive(self, request: web.Request) -> web.Response:
         started = self.context.clock()
-        timestamp, nonce = self._check_signature(request)  # before the body is read
+        signed = self._check_signature(request)  # before the body is read
+        timestamp, nonce = signed.timestamp, signed.nonce
         encrypted = request.query.get("encrypt_type", "raw").lower() == "aes"
         if self.settings.mode == "safe" and not encrypted:
             self._refused(request, "plaintext_in_safe_mode")
