@@ -31,6 +31,7 @@ from normalizer import (
     UpstreamRef,
     clean_text,
     normalize_phone,
+    with_notes,
 )
 
 MAX_CONTENT = 20000
@@ -147,8 +148,12 @@ def to_draft(order: Order, settings: FeedConfig, platform: str) -> AppealDraft:
     if not content:
         raise BadRequest(f"work order {order.number} has no text at {f.content!r}")
     category = _field(data, f.category, "category")
-    if category and category not in settings.category_types:
-        content = f"{content}\n（上级平台分类：{category}）"
+    # a category without a mapping is a hint we do not know: kept as a note, never refused
+    notes = (
+        [f"（上级平台分类：{category[:100]}）"]
+        if category and category not in settings.category_types
+        else []
+    )
     phone = _field(data, f.phone, "phone")
     title = clean_text(_field(data, f.title, "title"))[:200]
     address = clean_text(_field(data, f.address, "address"))[:500]
@@ -163,7 +168,7 @@ def to_draft(order: Order, settings: FeedConfig, platform: str) -> AppealDraft:
                 ),
             ),
             subject=title or None,
-            content=content[:MAX_CONTENT],
+            content=with_notes(content, notes, MAX_CONTENT),
             appeal_type=settings.category_types.get(category),
             location=Location(address=address or None),
             reply_route=ReplyRoute(address=order.number),
