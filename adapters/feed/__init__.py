@@ -45,9 +45,9 @@ from adapters.feed.writeback import WritebackQueue, WritebackSender
 from adapters.parsing import load_json
 from adapters.signatures import remember_nonce
 from gateway.alerts import Alerts
-from gateway.errors import BadRequest, HotlineError, Unauthorized
+from gateway.errors import AdapterAuthError, BadRequest, HotlineError, Unauthorized
 from gateway.http import json_response
-from gateway.store import text
+from gateway.store import decode_hash, text
 from normalizer import Appeal, mask_phone
 
 __all__ = ["FeedAdapter", "FeedConfig"]
@@ -162,18 +162,49 @@ class FeedAdapter(Adapter[FeedConfig]):
         pull = self.settings.pull
         assert pull is not None
         backoff = pull.backoff_initial_seconds
+        failures = 0
         while True:
             try:
                 await self.poll_once()
-                backoff, wait = pull.backoff_initial_seconds, pull.interval_seconds
+                backoff, wait, failures = pull.backoff_initial_seconds, pull.interval_seconds, 0
+                await self._report("connected")
             except (HotlineError, RedisError) as e:
                 error = e.message if isinstance(e, HotlineError) else type(e).__name__
                 self.log.warning("feed.pull_failed", error=error, retry_in=round(backoff, 1))
-                wait, backoff = backoff, min(backoff * 2, pull.backoff_max_seconds)
-            except Exception:  # never let the poller die silently
+                wait, backoff, failures = backoff, min(backoff * 2, pull.backoff_max_seconds), failures + 1
+                await self._failed(failures, error, auth=isinstance(e, AdapterAuthError))
+            except Exception as e:  # never let the poller die silently
                 self.log.exception("feed.poller_failed", retry_in=round(backoff, 1))
-                wait, backoff = backoff, min(backoff * 2, pull.backoff_max_seconds)
+                wait, backoff, failures = backoff, min(backoff * 2, pull.backoff_max_seconds), failures + 1
+                await self._failed(failures, type(e).__name__, auth=False)
             await asyncio.sleep(wait * (1 + random.random() * 0.1))
+
+    async def _failed(self, failures: int, error: str, *, auth: bool) -> None:
+        pull = self.settings.pull
+        assert pull is not None
+        down = failures >= pull.down_after_failures
+        state = "auth_failed" if auth else "down" if down else "degraded"
+        await self._report(state, error=f"{failures} failed pulls in a row: {error}"[:300], failures=failures)
+
+    async def _report(self, state: str, *, error: str = "", failures: int = 0) -> None:
+        """The poller's state for channel health, in Redis so any process (and ``status``) reads it."""
+        at = self.context.clock().isoformat()
+        try:
+            await self.context.redis.hset(
+                self.state_key("poller"),
+                mapping={"state": state, "at": at, "error": error, "failures": failures},
+            )
+        except (RedisError, OSError) as e:
+            self.log.warning("feed.health_not_recorded", error=type(e).__name__)
+
+    async def health(self) -> dict[str, Any]:
+        """A pulling feed's poller: ``connected``, ``degraded`` after a failed pull, ``down`` after
+        ``pull.down_after_failures`` in a row (``auth_failed`` when the platform refuses our key).
+        A push-only feed reports nothing of its own: its endpoint's outcomes are counted."""
+        if self.settings.pull is None:
+            return {}
+        stored = decode_hash(await self.context.redis.hgetall(self.state_key("poller")))
+        return dict(stored)
 
     async def poll_once(self) -> int:
         """Fetch the pages after the cursor and store their orders; the number of new appeals.

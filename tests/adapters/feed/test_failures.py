@@ -126,3 +126,25 @@ async def _no_alert(gateway: Gateway, key: str) -> bool:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_a_feed_whose_pulls_fail_shows_degraded_then_down_and_healthy_again(
+    upstream: Upstream, gateway: Gateway
+) -> None:
+    async def status() -> dict[str, Any]:
+        (report,) = [c for c in await gateway.runtime.health.channels() if c["id"] == CHANNEL]
+        return report
+
+    await upstream.behave(fail_pulls=1)
+    degraded = await eventually(lambda: _status_is(status, "degraded"))
+    assert degraded["poller"]["state"] == "degraded"
+    await upstream.behave(fail_pulls=1000)
+    down = await eventually(lambda: _status_is(status, "down"))
+    assert any("failed pulls in a row" in reason for reason in down["reasons"])
+    await upstream.behave(fail_pulls=0)
+    await eventually(lambda: _status_is(status, "healthy"))
+
+
+async def _status_is(status: Any, wanted: str) -> dict[str, Any] | None:
+    report: dict[str, Any] = await status()
+    return report if report["status"] == wanted else None
