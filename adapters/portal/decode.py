@@ -187,10 +187,10 @@ def request_view(status: AppealStatus, public: frozenset[str] = frozenset()) -> 
         "service_request_id": appeal.appeal_no,
         "status": "open" if status.state in _OPEN_STATES else "closed",
         "status_notes": notes,
-        "service_code": appeal.appeal_type.value,
         "service_name": next(
             s["service_name"] for s in SERVICES if s["service_code"] == appeal.appeal_type.value
         ),
+        "service_code": appeal.appeal_type.value,
         "description": mask_numbers(appeal.content) if "description" in shown else None,
         "agency_responsible": status.unit_name,
         "service_notice": "",
