@@ -52,7 +52,7 @@ async def test_services_in_json_and_xml_have_the_spec_fields(gateway: Gateway) -
 async def test_post_get_and_list_answer_the_spec_shapes_in_both_formats(gateway: Gateway) -> None:
     created = await gateway.client.post(
         "/open311/v2/requests.xml",
-        data=KEY | {"service_code": "complaint", "description": "胜利路路灯坏了一个月", "phone": "13912341234"},
+        data=KEY | {"service_code": "complaint", "description": "胜利路路灯坏了", "phone": "13912341234"},
     )
     assert created.status == 201
     answer = xml(await created.text())
@@ -179,7 +179,8 @@ async def test_an_opted_in_description_shows_with_numbers_masked_and_never_for_a
 async def test_status_reads_are_rate_limited_per_address(
     config: Config, redis: aioredis.Redis, keys: Keys, registry: Registry, receiver: UnitReceiver
 ) -> None:
-    gateway = await _gateway_with(config, {"reads_per_minute_per_address": 5}, redis, keys, registry, receiver)
+    limit = {"reads_per_minute_per_address": 5}
+    gateway = await _gateway_with(config, limit, redis, keys, registry, receiver)
     try:
         statuses = [
             (await get(gateway, f"requests/BB-20261201-{n:06d}.json", **KEY)).status for n in range(1, 8)
