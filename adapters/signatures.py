@@ -38,8 +38,19 @@ class SignedQuery(BaseModel):
         return value / 1000 if len(self.timestamp) >= MS_DIGITS else float(value)
 
 
+def as_bytes(text: str) -> bytes:
+    """Text from a request as bytes, whatever it holds: aiohttp keeps header bytes that are not UTF-8
+    as lone surrogates, which a plain ``encode()`` refuses (a 500 before any secret was checked)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def same(given: str, expected: str) -> bool:
+    """A credential from a request compared with ours, in constant time."""
+    return hmac.compare_digest(as_bytes(given), as_bytes(expected))
+
+
 def sorted_sha1(*parts: str) -> str:
-    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+    return hashlib.sha1(as_bytes("".join(sorted(parts)))).hexdigest()
 
 
 def verify_sorted_sha1(query: Mapping[str, str], secret: str, *, now: float, tolerance: float) -> SignedQuery:
@@ -49,7 +60,7 @@ def verify_sorted_sha1(query: Mapping[str, str], secret: str, *, now: float, tol
     signature, timestamp, nonce = (query.get(n, "") for n in ("signature", "timestamp", "nonce"))
     if not (signature and timestamp and nonce):
         raise Unauthorized("signature, timestamp and nonce are required", reason="unsigned")
-    if not hmac.compare_digest(sorted_sha1(secret, timestamp, nonce).encode(), signature.encode()):
+    if not same(signature, sorted_sha1(secret, timestamp, nonce)):
         raise Unauthorized("the signature does not match", reason="bad_signature")
     try:
         signed = SignedQuery.model_validate(dict(query))

@@ -17,7 +17,6 @@ One kind, configured per platform (``config.py``; docs/feeds.md):
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import random
 import uuid
@@ -43,7 +42,7 @@ from adapters.feed.config import FeedConfig
 from adapters.feed.decode import order_of, sign, to_draft, writeback_item
 from adapters.feed.writeback import WritebackQueue, WritebackSender
 from adapters.parsing import load_json
-from adapters.signatures import remember_nonce
+from adapters.signatures import remember_nonce, same
 from gateway.alerts import Alerts
 from gateway.errors import AdapterAuthError, BadRequest, HotlineError, Unauthorized
 from gateway.http import json_response
@@ -95,7 +94,7 @@ class FeedAdapter(Adapter[FeedConfig]):
         key, stamp, nonce, signature = (request.headers.get(n, "") for n in names)
         if not (key and stamp and nonce and signature):
             raise Unauthorized("X-App-Key, X-Timestamp, X-Nonce and X-Signature are required")
-        if not hmac.compare_digest(key.encode(), self.settings.app_key.encode()):
+        if not same(key, self.settings.app_key):
             raise Unauthorized("the app key or signature is not valid")
         return PushHeaders.model_construct(timestamp=stamp, nonce=nonce, signature=signature)
 
@@ -104,7 +103,7 @@ class FeedAdapter(Adapter[FeedConfig]):
         body = await self.read_body(request)
         secret = self.settings.app_secret.get_secret_value()
         expected = sign(self.settings.app_key, secret, unsigned.timestamp, unsigned.nonce, body)
-        if not hmac.compare_digest(unsigned.signature.lower().encode(), expected.encode()):
+        if not same(unsigned.signature.lower(), expected):
             raise Unauthorized("the app key or signature is not valid")
         try:  # only now, signed, is anything parsed
             signed = PushHeaders.model_validate(unsigned.model_dump())

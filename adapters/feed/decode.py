@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from adapters.feed.config import FeedConfig, FieldPaths, PullSettings, WritebackSettings
 from adapters.parsing import load_json
+from adapters.signatures import as_bytes
 from gateway.errors import BadRequest
 from normalizer import (
     SHANGHAI,
@@ -39,8 +40,8 @@ MARKED = frozenset({"1", "true", "yes", "y", "是"})
 
 
 def sign(app_key: str, secret: str, timestamp: str, nonce: str, body: bytes) -> str:
-    message = app_key.encode() + timestamp.encode() + nonce.encode() + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    message = as_bytes(app_key + timestamp + nonce) + body
+    return hmac.new(as_bytes(secret), message, hashlib.sha256).hexdigest()
 
 
 def signed_headers(app_key: str, secret: str, timestamp: int, nonce: str, body: bytes) -> dict[str, str]:

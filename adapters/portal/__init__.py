@@ -11,7 +11,6 @@ the channel opts a field in, and are rate limited per client key and per client 
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -24,6 +23,7 @@ from adapters.parsing import load_form, load_object, validated
 from adapters.portal.config import PortalConfig
 from adapters.portal.decode import SERVICES, decode_request, request_view
 from adapters.portal.open311 import LIST_LIMIT, RequestsQuery, answer, check_codes, discovery
+from adapters.signatures import same
 from gateway.errors import (
     BadRequest,
     HotlineError,
@@ -80,7 +80,7 @@ class PortalAdapter(Adapter[PortalConfig]):
     capabilities = Capabilities(webhook=True, can_answer=True, native_ack=True)
 
     def key_matches(self, key: str) -> bool:
-        return hmac.compare_digest(key.encode(), self.settings.api_key.get_secret_value().encode())
+        return same(key, self.settings.api_key.get_secret_value())
 
     @classmethod
     def shared_routes(cls, adapters: Sequence[Any]) -> Sequence[Route]:

@@ -15,7 +15,6 @@ answer another way.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Sequence
 
 from aiohttp import web
@@ -23,7 +22,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from adapters.base import Adapter, AnswerResult, Capabilities, CheckResult, InboundMessage, Route
-from adapters.signatures import SignedQuery, echo, sorted_sha1, verify_sorted_sha1
+from adapters.signatures import SignedQuery, echo, same, sorted_sha1, verify_sorted_sha1
 from adapters.wechat.client import OutsideWindow, WechatApi
 from adapters.wechat.config import WechatConfig
 from adapters.wechat.decode import Inbound, decode_message, parse_xml, text_reply, with_coordinates
@@ -86,7 +85,7 @@ class WechatAdapter(Adapter[WechatConfig]):
         if not isinstance(encrypt, str) or not encrypt:
             raise BadRequest("Encrypt is required", field="Encrypt")
         expected = sorted_sha1(self.settings.token.get_secret_value(), timestamp, nonce, encrypt)
-        if not hmac.compare_digest(expected.encode(), msg_signature.encode()):
+        if not same(msg_signature, expected):
             self._refused(request, "bad_msg_signature")
             raise Unauthorized("msg_signature does not match")
         try:
