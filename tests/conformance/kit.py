@@ -11,10 +11,11 @@
 Checks: forged credentials are refused (401/403, JSON, nothing stored); malformed input answers 4xx
 JSON, never 5xx; hostile bodies under valid credentials (``signed(body)``: JSON nested 100,000 deep,
 a 5,000-digit integer, a lone surrogate, NaN, bytes that are not UTF-8) answer 4xx JSON before
-anything is stored; a retried message is stored once; the channel is answered only after the appeal is
-durably stored (with the store down it gets a 503 and nothing is acknowledged); what is stored is a
-valid Appeal with its raw payload kept. A kind that cannot take a check lists it in ``skips`` with
-its reason; ``test_meta.py`` fails on a skip without one.
+anything is stored; a short run of the kind's fuzz target (``bench/fuzz_<kind>.py``) answers no 5xx;
+a retried message is stored once; the channel is answered only after the appeal is durably stored
+(with the store down it gets a 503 and nothing is acknowledged); what is stored is a valid Appeal
+with its raw payload kept. A kind that cannot take a check lists it in ``skips`` with its reason;
+``test_meta.py`` fails on a skip without one.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any, ClassVar
 import pytest
 import redis.asyncio as aioredis
 
+from bench.fuzz import fuzz_briefly
 from gateway.config import Config
 from gateway.registry import Registry
 from gateway.store import Keys
@@ -128,6 +130,16 @@ class AdapterConformance:
             assert response.content_type == "application/json", body[:60]
             await response.json()
         assert await stored_appeals(redis, keys) == []
+
+    async def test_a_short_fuzz_run_answers_no_5xx_and_never_crashes(self, gateway: Gateway) -> None:
+        """150 inputs of the kind's fuzz target ``bench/fuzz_<kind>.py`` (``make fuzz``: 100,000)."""
+        self._skip("fuzz")
+        port = gateway.client.server.port
+        assert port is not None
+        tally = await fuzz_briefly(port, gateway.runtime.config, self.kind)
+        assert tally.sent == 150
+        assert (tally.server_errors, tally.crashes) == (0, 0), tally.examples
+        assert tally.statuses["2xx"] > 0 and tally.statuses["4xx"] > 0  # valid ones got through too
 
     async def test_retried_message_is_stored_once(
         self, gateway: Gateway, redis: aioredis.Redis, keys: Keys

@@ -1,5 +1,4 @@
-"""Whatever a caller posts to the uplink endpoint, the answer is never a 5xx; every provider's
-decoder refuses only with BadRequest."""
+"""Every provider's decoder refuses only with BadRequest (the endpoint's fuzz run is in the kit)."""
 
 from __future__ import annotations
 
@@ -9,9 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.sms.decode import decode_push, to_draft
-from bench.fuzz import fuzz_briefly
 from gateway.errors import BadRequest
-from tests.conftest import Gateway
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40))
 json_values = st.recursive(
@@ -37,16 +34,6 @@ bodies = st.one_of(
     json_values.map(lambda v: json.dumps(v).encode()),
 )
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-async def test_a_short_fuzz_run_answers_no_5xx_and_never_crashes(gateway: Gateway) -> None:
-    """A short run of the fuzz target ``bench/fuzz_sms.py`` (``make fuzz`` runs 100,000 inputs)."""
-    port = gateway.client.server.port
-    assert port is not None
-    tally = await fuzz_briefly(port, gateway.runtime.config, "sms")
-    assert tally.sent == 150
-    assert (tally.server_errors, tally.crashes) == (0, 0), tally.examples
-    assert tally.statuses["4xx"] > 0
 
 
 @FUZZ
