@@ -118,9 +118,13 @@ class WechatAdapter(Adapter[WechatConfig]):
         if answer is None:
             return web.Response(text="success", content_type="text/plain")
         now = int(self.context.clock().timestamp())
-        xml = text_reply(inbound, answer, now)
-        if encrypted:
-            xml = self._crypto().encrypt_message(xml, nonce, str(now))
+        try:
+            xml = text_reply(inbound, answer, now)
+            if encrypted:
+                xml = self._crypto().encrypt_message(xml, nonce, str(now))
+        except Exception:  # stored is accepted: a 5xx here would make WeChat retry a stored message
+            self.log.exception("wechat.reply_failed")
+            return web.Response(text="success", content_type="text/plain")
         elapsed = (self.context.clock() - started).total_seconds()
         self.log.debug("wechat.replied", elapsed_ms=round(elapsed * 1000, 1), encrypted=encrypted)
         return web.Response(text=xml, content_type=XML)
