@@ -206,7 +206,7 @@ def fields_of(
     )
     if base is None:
         return changes
-    return st.one_of(changes, st.builds(lambda extra: {**base, **extra}, changes))
+    return st.one_of(changes, st.builds(lambda extra: {**base, **extra}, changes), st.just(base))
 
 
 HEADER_TEXT = TEXT.map(
