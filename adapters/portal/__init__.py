@@ -86,17 +86,16 @@ class PortalAdapter(Adapter[PortalConfig]):
     def shared_routes(cls, adapters: Sequence[Any]) -> Sequence[Route]:
         portals: list[PortalAdapter] = [a for a in adapters if isinstance(a, PortalAdapter)]
 
-        def channel_for(request: web.Request, key: str | None) -> PortalAdapter:
+        def channel_for(key: str | None) -> PortalAdapter:
             if not key:
                 raise Unauthorized("api_key is required")
             for adapter in portals:
                 if adapter.key_matches(key):
-                    request[CHANNEL_ID] = adapter.channel_id  # for channel health (gateway.health.http)
                     return adapter
             raise Unauthorized("api_key is not valid")
 
         def reader(request: web.Request) -> PortalAdapter:
-            return channel_for(request, request.headers.get("X-Api-Key") or request.query.get("api_key"))
+            return channel_for(request.headers.get("X-Api-Key") or request.query.get("api_key"))
 
         @_open311_errors
         async def find(request: web.Request) -> web.Response:
@@ -120,10 +119,11 @@ class PortalAdapter(Adapter[PortalConfig]):
         @_open311_errors
         async def create(request: web.Request) -> web.Response:
             header_key = request.headers.get("X-Api-Key")
-            adapter = channel_for(request, header_key) if header_key else None  # before parsing anything
+            adapter = channel_for(header_key) if header_key else None  # before parsing anything
             body = await first_portal.read_body(request)
             fields = _fields(body, request.content_type)
-            adapter = adapter or channel_for(request, fields.get("api_key"))
+            adapter = adapter or channel_for(fields.get("api_key"))
+            request[CHANNEL_ID] = adapter.channel_id  # channel health counts messages, not status reads
             return await adapter.create(request, fields)
 
         @_open311_errors
