@@ -245,7 +245,13 @@ class Sender:
 
 
 def fuzz(
-    port: int, surface: str, strategy: st.SearchStrategy[Req], examples: int, *, derandomize: bool = False
+    port: int,
+    surface: str,
+    strategy: st.SearchStrategy[Req],
+    examples: int,
+    *,
+    derandomize: bool = False,
+    progress: Callable[[Tally], None] | None = None,
 ) -> Tally:
     """Send ``examples`` requests drawn from ``strategy`` to 127.0.0.1:``port`` (blocking: run it in a
     thread beside the gateway's event loop). ``derandomize`` draws the same inputs every run."""
@@ -273,6 +279,9 @@ def fuzz(
             tally.record(req, status, detail)
 
         (seed(round_) if derandomize else lambda f: f)(one)()
+        tally.seconds = time.perf_counter() - started
+        if progress is not None:
+            progress(tally)
     tally.seconds = time.perf_counter() - started
     sender.conn.close()
     return tally
@@ -350,12 +359,17 @@ async def serving(redis_url: str) -> Any:
         await redis.aclose()
 
 
+def _progress(tally: Tally) -> None:
+    if tally.sent % 10_000 == 0:
+        print("progress", json.dumps(tally.as_dict(), ensure_ascii=False), file=sys.stderr, flush=True)
+
+
 async def run(surfaces: Sequence[str], examples: int, redis_url: str) -> list[Tally]:
     tallies = []
     async with serving(redis_url) as (config, port):
         for surface in surfaces:
             strategy = strategy_of(surface)(config)
-            tally = await asyncio.to_thread(fuzz, port, surface, strategy, examples)
+            tally = await asyncio.to_thread(fuzz, port, surface, strategy, examples, progress=_progress)
             tallies.append(tally)
             print(json.dumps(tally.as_dict(), ensure_ascii=False), file=sys.stderr, flush=True)
     return tallies
