@@ -345,7 +345,7 @@ async def serving(redis_url: str) -> Any:
     )
     config = dataclasses.replace(config, channels=channels)
     redis = client(redis_url)
-    keys = Keys(f"hlfuzz-{uuid.uuid4().hex[:12]}")
+    keys = Keys(f"hlfuzz-channels-{uuid.uuid4().hex[:12]}")
     runtime = Runtime(config, redis, keys, registry, env=env)
     server = TestServer(create_app(runtime, workers=False), host="127.0.0.1")
     await server.start_server()
