@@ -11,7 +11,7 @@ body can never reach a 500 (and never reach the store):
   at most ``MAX_FIELDS`` fields.
 * :func:`validated`: one declared pydantic model per surface (its query, headers or body); the
   first problem becomes a 400 naming the field.
-* :data:`Digits`, :data:`Text`: field types for those models. ``str.isdigit()`` accepts ``'²'`` and
+* :data:`Digits`: the field type of a number in those models. ``str.isdigit()`` accepts ``'²'`` and
   ``int()`` accepts ``'١٢'``: a number from a channel must be ASCII digits.
 """
 
