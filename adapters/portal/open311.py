@@ -9,6 +9,7 @@ spec's required format: a root element (``services``, ``service_requests``, ``er
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -28,6 +29,8 @@ LIST_LIMIT = 1000
 """At most this many requests in one list answer, newest first (spec: "up to 1000")."""
 ITEM = {"services": "service", "service_requests": "request", "errors": "error", "endpoints": "endpoint"}
 XML_TYPE = "text/xml"
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters XML 1.0 cannot hold (control characters, lone surrogates): written as U+FFFD."""
 
 
 def _child(parent: ElementTree.Element, name: str, value: Any) -> None:
@@ -42,7 +45,7 @@ def _child(parent: ElementTree.Element, name: str, value: Any) -> None:
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     elif value is not None:
-        element.text = str(value)
+        element.text = _NOT_XML.sub("\ufffd", str(value))
 
 
 def to_xml(root: str, items: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> bytes:

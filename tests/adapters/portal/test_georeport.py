@@ -203,3 +203,13 @@ async def test_status_reads_are_rate_limited_per_client_key(
         assert (await get(gateway, "services.json")).status == 200  # only status reads are counted
     finally:
         await gateway.client.close()
+
+
+def test_xml_answers_stay_well_formed_whatever_the_text_holds() -> None:
+    from adapters.portal.open311 import to_xml
+
+    answer = xml(
+        to_xml("service_requests", [{"status_notes": "答复：\x01\x0b<&>]]>\ud800", "zipcode": None}])
+    )
+    assert answer.findtext("request/status_notes") == "答复：\ufffd\ufffd<&>]]>\ufffd"
+    assert answer.findtext("request/zipcode") == ""
