@@ -13,6 +13,7 @@ from xml.etree import ElementTree
 import redis.asyncio as aioredis
 
 from adapters.portal import PortalConfig
+from adapters.portal.open311 import to_xml
 from gateway.config import Config
 from gateway.registry import Registry
 from gateway.store import Keys
@@ -206,10 +207,7 @@ async def test_status_reads_are_rate_limited_per_client_key(
 
 
 def test_xml_answers_stay_well_formed_whatever_the_text_holds() -> None:
-    from adapters.portal.open311 import to_xml
-
-    answer = xml(
-        to_xml("service_requests", [{"status_notes": "答复：\x01\x0b<&>]]>\ud800", "zipcode": None}])
-    )
+    notes = "答复：\x01\x0b<&>]]>\ud800"
+    answer = xml(to_xml("service_requests", [{"status_notes": notes, "zipcode": None}]).decode())
     assert answer.findtext("request/status_notes") == "答复：\ufffd\ufffd<&>]]>\ufffd"
     assert answer.findtext("request/zipcode") == ""
