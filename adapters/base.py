@@ -20,6 +20,11 @@ Life of an adapter:
 6. ``answer(appeal, text)`` carries the centre's answer to the citizen where the kind can.
 7. ``on_event(appeal, event)`` hears every later step of the loop (kinds that write back upstream).
 
+Parsing: bodies through ``adapters.parsing`` (bounded JSON and forms), each surface's query, headers
+or body checked against its declared pydantic model (``validated``); every failure a 4xx before
+anything is stored; once stored, always answered as accepted. A hint (urgency, category) the gateway
+does not know is kept as a note, never refused.
+
 Errors: raise the gateway's errors (``gateway.errors``): ``Unauthorized`` for a forged or missing
 credential, ``BadRequest`` for malformed input, ``PayloadTooLarge``; the gateway answers each as JSON
 with its status. ``AdapterAuthError`` means an outside platform refused *our* credential: the
@@ -94,6 +99,8 @@ class AppealStatus:
     unit_name: str | None
     updated_at: datetime
     notes: tuple[str, ...] = ()
+    expected_at: datetime | None = None
+    """When the unit's reply is due (the reply deadline), once the appeal has one."""
 
 
 class Intake(Protocol):
@@ -196,8 +203,10 @@ class Adapter(ABC, Generic[S]):
 
     async def health(self) -> dict[str, Any]:
         """A poller's own view for channel health (from Redis, so any process can ask): ``state``
-        (connected, reconnecting, auth_failed, stopped), ``at`` (ISO time it last reported) or
-        ``lag_seconds``, ``error``. Webhook kinds keep the default: nothing."""
+        (``connected``; ``degraded``, ``reconnecting`` or ``connecting`` show the channel degraded;
+        ``down``, ``auth_failed`` or ``stopped`` show it down), ``at`` (ISO time it last reported)
+        or ``lag_seconds``, ``error``. Webhook kinds keep the default, nothing: the gateway counts
+        their endpoint's outcomes (received, rejected 4xx, failed 5xx) itself."""
         return {}
 
     async def on_event(self, appeal: Appeal, event: dict[str, Any]) -> None:

@@ -441,4 +441,14 @@ class Appeals:
             unit_name=unit.name if unit else None,
             updated_at=record.updated_at,
             notes=(f"答复：{reply}",) if reply else (),
+            expected_at=_reply_due(record.deadlines),
         )
+
+
+def _reply_due(deadlines: dict[str, Any] | None) -> datetime | None:
+    """The reply deadline of an appeal's deadlines (Open311's ``expected_datetime``)."""
+    due = (deadlines or {}).get("reply_by")
+    try:
+        return datetime.fromisoformat(due) if isinstance(due, str) else None
+    except ValueError:
+        return None

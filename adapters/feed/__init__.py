@@ -17,7 +17,6 @@ One kind, configured per platform (``config.py``; docs/feeds.md):
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import random
 import uuid
@@ -25,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis.exceptions import RedisError
 
 from adapters.base import (
@@ -39,17 +39,27 @@ from adapters.base import (
 )
 from adapters.feed.client import FeedClient
 from adapters.feed.config import FeedConfig
-from adapters.feed.decode import order_of, parse_json, sign, to_draft, writeback_item
+from adapters.feed.decode import order_of, sign, to_draft, writeback_item
 from adapters.feed.writeback import WritebackQueue, WritebackSender
+from adapters.parsing import load_json
+from adapters.signatures import remember_nonce, same
 from gateway.alerts import Alerts
-from gateway.errors import BadRequest, HotlineError, Unauthorized
+from gateway.errors import AdapterAuthError, BadRequest, HotlineError, Unauthorized
 from gateway.http import json_response
-from gateway.store import text
+from gateway.store import decode_hash, text
 from normalizer import Appeal, mask_phone
 
 __all__ = ["FeedAdapter", "FeedConfig"]
 
-MAX_NONCE = 64
+
+class PushHeaders(BaseModel):
+    """The declared signed headers of a push (``X-Timestamp``, ``X-Nonce``, ``X-Signature``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timestamp: str = Field(pattern=r"^[0-9]{1,12}$", description="Unix time in seconds.")
+    nonce: str = Field(min_length=1, max_length=64)
+    signature: str = Field(max_length=128)
 
 
 class FeedAdapter(Adapter[FeedConfig]):
@@ -78,35 +88,33 @@ class FeedAdapter(Adapter[FeedConfig]):
     def routes(self) -> Sequence[Route]:
         return (Route("POST", "", self.receive),) if self.settings.push.enabled else ()
 
-    def _signed_headers(self, request: web.Request) -> tuple[str, str, str]:
-        """App key and timestamp, checked before the body is read; the nonce and signature."""
-        key = request.headers.get("X-App-Key", "")
-        stamp = request.headers.get("X-Timestamp", "")
-        nonce = request.headers.get("X-Nonce", "")
-        signature = request.headers.get("X-Signature", "")
+    def _credentials(self, request: web.Request) -> PushHeaders:
+        """The app key, checked before the body is read; the rest only as text until it is signed."""
+        names = ("X-App-Key", "X-Timestamp", "X-Nonce", "X-Signature")
+        key, stamp, nonce, signature = (request.headers.get(n, "") for n in names)
         if not (key and stamp and nonce and signature):
             raise Unauthorized("X-App-Key, X-Timestamp, X-Nonce and X-Signature are required")
-        if not hmac.compare_digest(key.encode(), self.settings.app_key.encode()):
+        if not same(key, self.settings.app_key):
             raise Unauthorized("the app key or signature is not valid")
-        if len(nonce) > MAX_NONCE or not stamp.isdigit():
-            raise Unauthorized("the nonce or timestamp is not valid")
-        window = self.settings.push.replay_window_seconds
-        if abs(self.context.clock().timestamp() - int(stamp)) > window:
-            raise Unauthorized(f"the timestamp is more than {window} s off: replayed or a wrong clock")
-        return stamp, nonce, signature
+        return PushHeaders.model_construct(timestamp=stamp, nonce=nonce, signature=signature)
 
     async def receive(self, request: web.Request) -> web.Response:
-        stamp, nonce, signature = self._signed_headers(request)
+        unsigned = self._credentials(request)
         body = await self.read_body(request)
-        expected = sign(
-            self.settings.app_key, self.settings.app_secret.get_secret_value(), stamp, nonce, body
-        )
-        if not hmac.compare_digest(signature.lower().encode(), expected.encode()):
+        secret = self.settings.app_secret.get_secret_value()
+        expected = sign(self.settings.app_key, secret, unsigned.timestamp, unsigned.nonce, body)
+        if not same(unsigned.signature.lower(), expected):
             raise Unauthorized("the app key or signature is not valid")
+        try:  # only now, signed, is anything parsed
+            signed = PushHeaders.model_validate(unsigned.model_dump())
+        except ValidationError:
+            raise Unauthorized("the nonce or timestamp is not valid") from None
         window = self.settings.push.replay_window_seconds
-        if not await self.context.redis.set(self.state_key("nonce", nonce), stamp, nx=True, ex=2 * window):
-            raise Unauthorized("the nonce was used already: a replayed request")
-        receipt = await self.take(parse_json(body))
+        if abs(self.context.clock().timestamp() - int(signed.timestamp)) > window:
+            raise Unauthorized(f"the timestamp is more than {window} s off: replayed or a wrong clock")
+        key = self.state_key("nonce", signed.nonce)
+        await remember_nonce(self.context.redis, key, signed.timestamp, seconds=2 * window)
+        receipt = await self.take(load_json(body))
         return json_response(
             {"code": 0, "message": "ok", "appeal_no": receipt.appeal_no, "duplicate": receipt.duplicate}
         )
@@ -153,18 +161,49 @@ class FeedAdapter(Adapter[FeedConfig]):
         pull = self.settings.pull
         assert pull is not None
         backoff = pull.backoff_initial_seconds
+        failures = 0
         while True:
             try:
                 await self.poll_once()
-                backoff, wait = pull.backoff_initial_seconds, pull.interval_seconds
+                backoff, wait, failures = pull.backoff_initial_seconds, pull.interval_seconds, 0
+                await self._report("connected")
             except (HotlineError, RedisError) as e:
                 error = e.message if isinstance(e, HotlineError) else type(e).__name__
                 self.log.warning("feed.pull_failed", error=error, retry_in=round(backoff, 1))
-                wait, backoff = backoff, min(backoff * 2, pull.backoff_max_seconds)
-            except Exception:  # never let the poller die silently
+                wait, backoff, failures = backoff, min(backoff * 2, pull.backoff_max_seconds), failures + 1
+                await self._failed(failures, error, auth=isinstance(e, AdapterAuthError))
+            except Exception as e:  # never let the poller die silently
                 self.log.exception("feed.poller_failed", retry_in=round(backoff, 1))
-                wait, backoff = backoff, min(backoff * 2, pull.backoff_max_seconds)
+                wait, backoff, failures = backoff, min(backoff * 2, pull.backoff_max_seconds), failures + 1
+                await self._failed(failures, type(e).__name__, auth=False)
             await asyncio.sleep(wait * (1 + random.random() * 0.1))
+
+    async def _failed(self, failures: int, error: str, *, auth: bool) -> None:
+        pull = self.settings.pull
+        assert pull is not None
+        down = failures >= pull.down_after_failures
+        state = "auth_failed" if auth else "down" if down else "degraded"
+        await self._report(state, error=f"{failures} failed pulls in a row: {error}"[:300], failures=failures)
+
+    async def _report(self, state: str, *, error: str = "", failures: int = 0) -> None:
+        """The poller's state for channel health, in Redis so any process (and ``status``) reads it."""
+        at = self.context.clock().isoformat()
+        try:
+            await self.context.redis.hset(
+                self.state_key("poller"),
+                mapping={"state": state, "at": at, "error": error, "failures": failures},
+            )
+        except (RedisError, OSError) as e:
+            self.log.warning("feed.health_not_recorded", error=type(e).__name__)
+
+    async def health(self) -> dict[str, Any]:
+        """A pulling feed's poller: ``connected``, ``degraded`` after a failed pull, ``down`` after
+        ``pull.down_after_failures`` in a row (``auth_failed`` when the platform refuses our key).
+        A push-only feed reports nothing of its own: its endpoint's outcomes are counted."""
+        if self.settings.pull is None:
+            return {}
+        stored = decode_hash(await self.context.redis.hgetall(self.state_key("poller")))
+        return dict(stored)
 
     async def poll_once(self) -> int:
         """Fetch the pages after the cursor and store their orders; the number of new appeals.

@@ -55,6 +55,12 @@ class PullSettings(_Strict):
     max_pages: int = Field(default=20, ge=1, description="Pages fetched in one poll at most.")
     backoff_initial_seconds: float = Field(default=5.0, gt=0, description="First wait after a failure.")
     backoff_max_seconds: float = Field(default=300.0, gt=0, description="Longest wait after failures.")
+    down_after_failures: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="Consecutive failed pulls after which the channel shows down (before: degraded).",
+    )
 
 
 class PushSettings(_Strict):

@@ -18,6 +18,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from adapters.feed.config import FeedConfig, FieldPaths, PullSettings, WritebackSettings
+from adapters.parsing import load_json
+from adapters.signatures import as_bytes
 from gateway.errors import BadRequest
 from normalizer import (
     SHANGHAI,
@@ -30,6 +32,7 @@ from normalizer import (
     UpstreamRef,
     clean_text,
     normalize_phone,
+    with_notes,
 )
 
 MAX_CONTENT = 20000
@@ -37,8 +40,8 @@ MARKED = frozenset({"1", "true", "yes", "y", "是"})
 
 
 def sign(app_key: str, secret: str, timestamp: str, nonce: str, body: bytes) -> str:
-    message = app_key.encode() + timestamp.encode() + nonce.encode() + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    message = as_bytes(app_key + timestamp + nonce) + body
+    return hmac.new(as_bytes(secret), message, hashlib.sha256).hexdigest()
 
 
 def signed_headers(app_key: str, secret: str, timestamp: int, nonce: str, body: bytes) -> dict[str, str]:
@@ -57,7 +60,7 @@ def get_path(data: Any, path: str) -> Any:
     for part in path.split("."):
         if isinstance(node, dict):
             node = node.get(part)
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        elif isinstance(node, list) and _ascii_digits(part) and int(part) < len(node):
             node = node[int(part)]
         else:
             return None
@@ -70,13 +73,6 @@ def set_path(target: dict[str, Any], path: str, value: Any) -> None:
     for part in parts[:-1]:
         node = node.setdefault(part, {})
     node[parts[-1]] = value
-
-
-def parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise BadRequest("the body is not valid JSON") from None
 
 
 def _scalar(value: Any, what: str) -> str:
@@ -95,7 +91,7 @@ def parse_time(value: Any) -> datetime | None:
     """ISO 8601, 'YYYY-MM-DD HH:MM:SS' (Beijing time when it has no offset) or epoch s/ms."""
     if value is None or value == "" or isinstance(value, bool):
         return None
-    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+    if isinstance(value, int | float) or (isinstance(value, str) and _ascii_digits(value.strip())):
         seconds = float(value)
         if seconds > 10**11:
             seconds /= 1000
@@ -110,6 +106,10 @@ def parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def is_marked(value: Any) -> bool:
@@ -149,8 +149,12 @@ def to_draft(order: Order, settings: FeedConfig, platform: str) -> AppealDraft:
     if not content:
         raise BadRequest(f"work order {order.number} has no text at {f.content!r}")
     category = _field(data, f.category, "category")
-    if category and category not in settings.category_types:
-        content = f"{content}\n（上级平台分类：{category}）"
+    # a category without a mapping is a hint we do not know: kept as a note, never refused
+    notes = (
+        [f"（上级平台分类：{category[:100]}）"]
+        if category and category not in settings.category_types
+        else []
+    )
     phone = _field(data, f.phone, "phone")
     title = clean_text(_field(data, f.title, "title"))[:200]
     address = clean_text(_field(data, f.address, "address"))[:500]
@@ -165,7 +169,7 @@ def to_draft(order: Order, settings: FeedConfig, platform: str) -> AppealDraft:
                 ),
             ),
             subject=title or None,
-            content=content[:MAX_CONTENT],
+            content=with_notes(content, notes, MAX_CONTENT),
             appeal_type=settings.category_types.get(category),
             location=Location(address=address or None),
             reply_route=ReplyRoute(address=order.number),
@@ -191,7 +195,7 @@ class Page:
 
 def parse_page(body: bytes, pull: PullSettings) -> Page:
     """A page of the pull API. Raises BadRequest when it is not the configured shape."""
-    data = parse_json(body)
+    data = load_json(body)
     items = get_path(data, pull.items_path)
     if items is None:
         items = []
@@ -259,8 +263,8 @@ def accepted(body: bytes, settings: WritebackSettings) -> bool:
     if settings.success_path is None:
         return True
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        data = load_json(body)
+    except BadRequest:
         return False
     value = get_path(data, settings.success_path)
     return value is not None and not isinstance(value, dict | list) and str(value) == settings.success_value

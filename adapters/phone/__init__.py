@@ -11,7 +11,6 @@ Read functions for operators: :meth:`PhoneAdapter.call_stats`, :meth:`PhoneAdapt
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -38,6 +37,7 @@ from adapters.phone.decode import (
     record_from_hash,
     record_to_hash,
 )
+from adapters.signatures import same
 from gateway.errors import StorageUnavailable, Unauthorized
 from gateway.http import json_response
 from gateway.store import decode_hash, text
@@ -60,7 +60,7 @@ class PhoneAdapter(Adapter[PhoneConfig]):
         header = request.headers.get("Authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else request.query.get("token", "")
         expected = self.settings.token.get_secret_value()
-        if not token or not hmac.compare_digest(token.encode(), expected.encode()):
+        if not token or not same(token, expected):
             raise Unauthorized("the token is missing or not valid")
 
     async def events(self, request: web.Request) -> web.Response:

@@ -14,15 +14,14 @@ The CTI posts one JSON object (or form) per event, in the generic style of helpd
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from adapters.parsing import load_form, load_object, problem, validated
 from gateway.errors import BadRequest
 from normalizer import (
     AppealDraft,
@@ -34,7 +33,9 @@ from normalizer import (
     IdentityKind,
     Location,
     Urgency,
+    hint_note,
     normalize_phone,
+    with_notes,
 )
 
 CALL_EVENTS = frozenset({"newCall", "answer", "hangup"})
@@ -61,19 +62,42 @@ URGENCIES: dict[str, Urgency] = {
 } | {u.value: u for u in Urgency}
 
 
+def _text(limit: int) -> Any:
+    return Field(default=None, max_length=limit)
+
+
+class CtiPost(BaseModel):
+    """The declared fields of a CTI post (every event), bounded. Longer values than the appeal
+    schema keeps (an address over 500 characters) are cut, not refused: an agent's work order is
+    never lost over a field's length; only what no CTI sends is refused."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event: str | None = _text(40)
+    callId: str | None = _text(128)
+    from_: str | None = Field(default=None, max_length=200, alias="from")
+    to: str | None = _text(200)
+    direction: str | None = _text(40)
+    user: str | None = _text(200)
+    cause: str | None = _text(200)
+    callerName: str | None = _text(1000)
+    content: str | None = _text(MAX_FIELD)
+    address: str | None = _text(5000)
+    category: str | None = _text(2000)
+    appealType: str | None = _text(200)
+    urgency: str | None = _text(200)
+    transcript: str | None = _text(MAX_FIELD * 2)
+    recordingUrl: str | None = _text(2000)
+
+
 def parse_fields(body: bytes, content_type: str) -> dict[str, str]:
-    """A JSON object or a form -> its fields as strings (nested values rejected)."""
+    """A JSON object or a form -> its fields as strings (nested values rejected), checked against
+    :class:`CtiPost`."""
     if content_type == "application/x-www-form-urlencoded":
-        try:
-            return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict"))
-        except UnicodeDecodeError:
-            raise BadRequest("the form is not UTF-8") from None
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise BadRequest("the body is not valid JSON (or send a form)") from None
-    if not isinstance(data, dict):
-        raise BadRequest("the JSON body must be an object")
+        form = load_form(body)
+        validated(CtiPost, form)
+        return form
+    data = load_object(body)
     fields: dict[str, str] = {}
     for key, value in data.items():
         if value is None:
@@ -81,6 +105,7 @@ def parse_fields(body: bytes, content_type: str) -> dict[str, str]:
         if isinstance(value, dict | list):
             raise BadRequest(f"{key} must be a string or a number", field=key)
         fields[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    validated(CtiPost, fields)
     return fields
 
 
@@ -217,15 +242,24 @@ def callback_list(records: Iterable[CallRecord]) -> list[Callback]:
 def _citizen(fields: Mapping[str, str]) -> Citizen:
     phone = normalize_phone(_required(fields, "from", 32))
     name = fields.get("callerName", "").strip()[:100] or None
-    return Citizen(name=name, phone=phone, identity=ChannelIdentity(kind=IdentityKind.phone, value=phone))
+    try:
+        return Citizen(name=name, phone=phone, identity=ChannelIdentity(kind=IdentityKind.phone, value=phone))
+    except ValidationError as e:
+        raise problem(e, "citizen.") from None
 
 
-def _choice(fields: Mapping[str, str], name: str, table: Mapping[str, Any]) -> Any:
+HINT_LABELS = {"appealType": "诉求类型", "urgency": "紧急程度", "category": "分类"}
+
+
+def _choice(fields: Mapping[str, str], name: str, table: Mapping[str, Any], notes: list[str]) -> Any:
+    """A hint looked up in ``table``; one we do not know is kept in ``notes`` and gives None (the
+    default), never a refusal."""
     value = fields.get(name, "").strip()
     if not value:
         return None
     if value not in table:
-        raise BadRequest(f"unknown {name} {value!r}", field=name)
+        notes.append(hint_note(HINT_LABELS[name], value))
+        return None
     return table[value]
 
 
@@ -233,22 +267,25 @@ def _draft(**values: Any) -> AppealDraft:
     try:
         return AppealDraft(**values)
     except ValidationError as e:
-        first = e.errors()[0]
-        raise BadRequest(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+        raise problem(e) from None
 
 
 def decode_work_order(fields: Mapping[str, str]) -> AppealDraft:
     """The agent's work order -> an appeal draft. The category hint becomes the subject (the
-    router weighs subject words more); the schema has no separate field for it."""
+    router weighs subject words more); the schema has no separate field for it. An appeal type or
+    urgency we do not know is kept as a note in the content; the appeal takes the default."""
     call_id = _required(fields, "callId", 128)
     address = fields.get("address", "").strip()[:500] or None
+    notes: list[str] = []
+    appeal_type = _choice(fields, "appealType", APPEAL_TYPES, notes)
+    urgency = _choice(fields, "urgency", URGENCIES, notes)
     return _draft(
         external_id=f"call:{call_id}",
         citizen=_citizen(fields),
         subject=fields.get("category", "").strip()[:200] or None,
-        content=_required(fields, "content", MAX_FIELD),
-        appeal_type=_choice(fields, "appealType", APPEAL_TYPES),
-        urgency=_choice(fields, "urgency", URGENCIES),
+        content=with_notes(_required(fields, "content", MAX_FIELD), notes),
+        appeal_type=appeal_type,
+        urgency=urgency,
         location=Location(address=address),
     )
 

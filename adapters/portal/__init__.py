@@ -1,30 +1,47 @@
-"""The ``portal`` kind: web and app forms speaking Open311 GeoReport v2 (JSON).
+"""The ``portal`` kind: web and app forms speaking Open311 GeoReport v2, in JSON and XML.
 
-Serves ``GET /open311/v2/services.json``, ``POST /open311/v2/requests.json`` and
-``GET /open311/v2/requests/{id}.json`` for every portal channel at once: the ``api_key`` tells which
-channel a request came by. Errors are answered in Open311's format, ``[{"code": .., "description": ..}]``.
+Serves, for every portal channel at once (the ``api_key`` tells which channel a request came by):
+``GET /open311/discovery.{json,xml}``, ``GET /open311/v2/services.{fmt}``,
+``GET /open311/v2/services/{code}.{fmt}``, ``POST /open311/v2/requests.{fmt}``,
+``GET /open311/v2/requests.{fmt}`` (the list, with the spec's filters) and
+``GET /open311/v2/requests/{id}.{fmt}``. Errors are answered in Open311's format
+(``[{"code": .., "description": ..}]`` or ``<errors>``). Status reads show no personal data unless
+the channel opts a field in, and are rate limited per client key and per client address.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from adapters.base import CHANNEL_ID, Adapter, AnswerResult, Capabilities, InboundMessage, Route
+from adapters.parsing import load_form, load_object, validated
 from adapters.portal.config import PortalConfig
 from adapters.portal.decode import SERVICES, decode_request, request_view
-from gateway.errors import BadRequest, HotlineError, NotFound, Unauthorized, UnsupportedMediaType
-from gateway.http import json_response
+from adapters.portal.open311 import LIST_LIMIT, RequestsQuery, answer, check_codes, discovery
+from adapters.signatures import same
+from gateway.errors import (
+    BadRequest,
+    HotlineError,
+    NotFound,
+    RateLimited,
+    TransientError,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from normalizer import Appeal, appeal_day
 
 __all__ = ["PortalAdapter", "PortalConfig"]
 
 FORM = "application/x-www-form-urlencoded"
+FMT = "{fmt:json|xml}"
+CODES = tuple(s["service_code"] for s in SERVICES)
+STARTED = datetime.now().astimezone()
+"""The discovery document's changeset: when this process started serving it."""
 
 
 def _open311_errors(
@@ -34,9 +51,10 @@ def _open311_errors(
         try:
             return await handler(request)
         except HotlineError as e:
-            headers = {"Retry-After": str(int(getattr(e, "retry_after", 0)))} if e.status == 503 else {}
-            return json_response(
-                [{"code": e.status, "description": e.message}], status=e.status, headers=headers
+            headers = {"Retry-After": str(int(e.retry_after))} if isinstance(e, TransientError) else None
+            errors = [{"code": e.status, "description": e.message}]
+            return answer(
+                request.match_info.get("fmt", "json"), "errors", errors, status=e.status, headers=headers
             )
 
     return wrapped
@@ -44,18 +62,15 @@ def _open311_errors(
 
 def _fields(body: bytes, content_type: str) -> dict[str, str]:
     if content_type == FORM:
-        try:
-            return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
-        except UnicodeDecodeError:
-            raise BadRequest("the form is not UTF-8") from None
+        return load_form(body)
     if content_type == "application/json":
-        try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise BadRequest("the body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise BadRequest("the JSON body must be an object")
-        return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
+        fields = {}
+        for key, value in load_object(body).items():
+            if isinstance(value, dict | list):
+                raise BadRequest(f"{key} must be a string or a number", field=key)
+            if value is not None:
+                fields[key] = str(value).lower() if isinstance(value, bool) else str(value)
+        return fields
     raise UnsupportedMediaType(f"send {FORM} or application/json")
 
 
@@ -65,7 +80,7 @@ class PortalAdapter(Adapter[PortalConfig]):
     capabilities = Capabilities(webhook=True, can_answer=True, native_ack=True)
 
     def key_matches(self, key: str) -> bool:
-        return hmac.compare_digest(key.encode(), self.settings.api_key.get_secret_value().encode())
+        return same(key, self.settings.api_key.get_secret_value())
 
     @classmethod
     def shared_routes(cls, adapters: Sequence[Any]) -> Sequence[Route]:
@@ -79,35 +94,71 @@ class PortalAdapter(Adapter[PortalConfig]):
                     return adapter
             raise Unauthorized("api_key is not valid")
 
+        def reader(request: web.Request) -> PortalAdapter:
+            return channel_for(request.headers.get("X-Api-Key") or request.query.get("api_key"))
+
+        @_open311_errors
+        async def find(request: web.Request) -> web.Response:
+            first = portals[0]
+            base = f"{request.scheme}://{request.host}"
+            doc = discovery(base, first.settings.contact, STARTED)
+            return answer(request.match_info["fmt"], "discovery", doc)
+
         @_open311_errors
         async def services(request: web.Request) -> web.Response:
-            return json_response(list(SERVICES))
+            return answer(request.match_info["fmt"], "services", list(SERVICES))
+
+        @_open311_errors
+        async def definition(request: web.Request) -> web.Response:
+            code = request.match_info["code"]
+            check_codes((code,), CODES)
+            return answer(
+                request.match_info["fmt"], "service_definition", {"service_code": code, "attributes": []}
+            )
 
         @_open311_errors
         async def create(request: web.Request) -> web.Response:
             header_key = request.headers.get("X-Api-Key")
             adapter = channel_for(header_key) if header_key else None  # before parsing anything
-            body = await request.read()
+            body = await first_portal.read_body(request)
             fields = _fields(body, request.content_type)
             adapter = adapter or channel_for(fields.get("api_key"))
-            request[CHANNEL_ID] = adapter.channel_id  # for channel health (gateway.health.http)
+            request[CHANNEL_ID] = adapter.channel_id  # channel health counts messages, not status reads
             return await adapter.create(request, fields)
 
         @_open311_errors
         async def show(request: web.Request) -> web.Response:
-            adapter = channel_for(request.headers.get("X-Api-Key") or request.query.get("api_key"))
-            return await adapter.show(request.match_info["id"])
+            adapter = reader(request)
+            await adapter.limit_reads(request)
+            view = await adapter.view(request.match_info["id"])
+            if view is None:
+                raise NotFound(f"service_request_id {request.match_info['id']} not found")
+            return answer(request.match_info["fmt"], "service_requests", [view])
 
+        @_open311_errors
+        async def listing(request: web.Request) -> web.Response:
+            adapter = reader(request)
+            query = validated(RequestsQuery, dict(request.query))
+            await adapter.limit_reads(request)
+            return answer(request.match_info["fmt"], "service_requests", await adapter.search(query))
+
+        first_portal = portals[0]
         return (
-            Route("GET", "/open311/v2/services.json", services),
-            Route("POST", "/open311/v2/requests.json", create),
-            Route("GET", "/open311/v2/requests/{id}.json", show),
+            Route("GET", f"/open311/discovery.{FMT}", find),
+            Route("GET", f"/open311/v2/discovery.{FMT}", find),
+            Route("GET", f"/open311/v2/services.{FMT}", services),
+            Route("GET", f"/open311/v2/services/{{code:[^/.]+}}.{FMT}", definition),
+            Route("POST", f"/open311/v2/requests.{FMT}", create),
+            Route("GET", f"/open311/v2/requests.{FMT}", listing),
+            Route("GET", f"/open311/v2/requests/{{id:[^/.]+}}.{FMT}", show),
         )
+
+    # --- writing --------------------------------------------------------------------------------
 
     async def create(self, request: web.Request, fields: dict[str, str]) -> web.Response:
         jurisdiction = fields.get("jurisdiction_id")
         if jurisdiction and jurisdiction != self.settings.jurisdiction_id:
-            raise BadRequest(f"unknown jurisdiction_id {jurisdiction!r}", field="jurisdiction_id")
+            raise NotFound(f"jurisdiction_id {jurisdiction!r} not found", field="jurisdiction_id")
         fields.pop("api_key", None)  # never kept in the raw payload
         draft = decode_request(
             fields,
@@ -119,23 +170,73 @@ class PortalAdapter(Adapter[PortalConfig]):
             InboundMessage(self.channel_id, raw, "application/json", draft)
         )
         self.log.info("appeal.received", appeal_no=receipt.appeal_no, duplicate=receipt.duplicate)
+        await self._index(receipt.appeal_no)
         notice = "重复提交，已合并到原诉求" if receipt.duplicate else "您的诉求已受理"
-        return json_response(
-            [
-                {
-                    "service_request_id": receipt.appeal_no,
-                    "service_notice": notice,
-                    "account_id": None,
-                }
-            ],
-            status=200 if receipt.duplicate else 201,
-        )
+        created = {"service_request_id": receipt.appeal_no, "service_notice": notice, "account_id": None}
+        status = 200 if receipt.duplicate else 201
+        return answer(request.match_info.get("fmt", "json"), "service_requests", [created], status=status)
 
-    async def show(self, appeal_no: str) -> web.Response:
+    async def _index(self, appeal_no: str) -> None:
+        """The channel's requests by time, for ``GET requests`` (an index lost is only a shorter list)."""
+        try:
+            await self.context.redis.zadd(
+                self.state_key("requests"), {appeal_no: self.context.clock().timestamp()}, nx=True
+            )
+        except Exception as e:  # the appeal is stored: it is answered as accepted whatever happens here
+            self.log.warning("open311.not_indexed", appeal_no=appeal_no, error=type(e).__name__)
+
+    # --- reading --------------------------------------------------------------------------------
+
+    async def limit_reads(self, request: web.Request) -> None:
+        """Status reads per client key and per client address, in windows of one minute."""
+        minute = int(self.context.clock().timestamp() // 60)
+        address = request.remote or "unknown"
+        limits = (
+            (self.state_key("reads", "key", str(minute)), self.settings.reads_per_minute_per_key),
+            (
+                self.context.keys.k("open311", "reads", "addr", address, str(minute)),
+                self.settings.reads_per_minute_per_address,
+            ),
+        )
+        async with self.context.redis.pipeline(transaction=True) as pipe:
+            for key, _ in limits:
+                pipe.incr(key)
+                pipe.expire(key, 120)
+            counts = await pipe.execute()
+        for (_, limit), used in zip(limits, counts[::2], strict=True):
+            if int(used) > limit:
+                left = 60 - int(self.context.clock().timestamp()) % 60
+                raise RateLimited("too many status reads; try again later", retry_after=max(left, 1))
+
+    async def view(self, appeal_no: str) -> dict[str, Any] | None:
         status = await self.context.intake.status(appeal_no)
         if status is None or status.appeal.channel_id != self.channel_id:
-            raise NotFound(f"no request {appeal_no}")
-        return json_response([request_view(status)])
+            return None
+        return request_view(status, self.settings.public_fields)
+
+    async def search(self, query: RequestsQuery) -> list[dict[str, Any]]:
+        """``GET requests``: by ids, or by service code, status and requested_datetime range."""
+        if query.ids:
+            found = [await self.view(appeal_no) for appeal_no in query.ids]
+            return [v for v in found if v is not None]
+        check_codes(query.codes, CODES)
+        start, end = query.window(self.context.clock())
+        numbers = await self.context.redis.zrevrangebyscore(
+            self.state_key("requests"), end.timestamp(), start.timestamp(), start=0, num=LIST_LIMIT * 2
+        )
+        views: list[dict[str, Any]] = []
+        for number in numbers:
+            view = await self.view(number.decode() if isinstance(number, bytes) else str(number))
+            if view is None:
+                continue
+            if query.codes and view["service_code"] not in query.codes:
+                continue
+            if query.statuses and view["status"] not in query.statuses:
+                continue
+            views.append(view)
+            if len(views) >= LIST_LIMIT:
+                break
+        return views
 
     async def answer(self, appeal: Appeal, text: str) -> AnswerResult:
         # Open311 has no push: the answer shows in the request's status_notes when polled.

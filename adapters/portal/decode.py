@@ -8,13 +8,15 @@ the same request on the same day (same service, text and contact) counts as a re
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adapters.base import AppealStatus
-from gateway.errors import BadRequest
+from adapters.parsing import problem, validated
+from gateway.errors import BadRequest, NotFound
 from normalizer import (
     AppealDraft,
     AppealType,
@@ -55,6 +57,44 @@ STATE_NOTES = {
     "filed": "已办结归档",
 }
 MAX_DESCRIPTION = 4000
+_PHONE = re.compile(r"(?<![0-9])(1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])")
+_ID_NUMBER = re.compile(r"(?<![0-9])([1-9][0-9]{5})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9])")
+
+
+def _text(limit: int) -> Any:
+    return Field(default=None, max_length=limit)
+
+
+class ServiceRequestFields(BaseModel):
+    """The declared fields of ``POST requests`` (Open311's, plus our two attributes), bounded. Other
+    ``attribute[...]`` fields a client sends are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    api_key: str | None = _text(256)
+    jurisdiction_id: str | None = _text(100)
+    service_code: str | None = _text(64)
+    description: str | None = _text(MAX_DESCRIPTION + 100)
+    lat: str | None = _text(40)
+    long: str | None = _text(40)
+    address_string: str | None = _text(500)
+    address_id: str | None = _text(100)
+    first_name: str | None = _text(50)
+    last_name: str | None = _text(50)
+    phone: str | None = _text(32)
+    email: str | None = _text(256)
+    account_id: str | None = _text(256)
+    device_id: str | None = _text(256)
+    media_url: str | None = _text(2000)
+    idempotency_key: str | None = _text(200)
+    title: str | None = Field(default=None, max_length=200, alias="attribute[title]")
+    anonymous: str | None = Field(default=None, max_length=10, alias="attribute[anonymous]")
+
+
+def mask_numbers(text: str) -> str:
+    """Mobile and ID numbers in a text masked (139****1234, 340302********123X)."""
+    text = _PHONE.sub(r"\1****\2", text)
+    return _ID_NUMBER.sub(lambda m: m.group(1) + "*" * 8 + m.group(2), text)
 
 
 def _flag(value: str | None) -> bool:
@@ -66,9 +106,12 @@ def _float(fields: Mapping[str, str], name: str) -> float | None:
     if value in (None, ""):
         return None
     try:
-        return float(value)
+        number = float(value) if value.isascii() else float("nan")
     except ValueError:
-        raise BadRequest(f"{name} must be a number", field=name) from None
+        number = float("nan")
+    if number != number or abs(number) == float("inf"):
+        raise BadRequest(f"{name} must be a number", field=name)
+    return number
 
 
 def external_id(fields: Mapping[str, str], idempotency_key: str | None, day: str) -> str:
@@ -85,12 +128,14 @@ def external_id(fields: Mapping[str, str], idempotency_key: str | None, day: str
 
 
 def decode_request(fields: Mapping[str, str], *, idempotency_key: str | None, day: str) -> AppealDraft:
-    """An Open311 POST's fields -> an appeal draft. Raises BadRequest naming the field."""
+    """An Open311 POST's fields -> an appeal draft. Raises BadRequest naming the field (NotFound for
+    a service_code that does not exist, as the spec says)."""
+    validated(ServiceRequestFields, fields)
     code = fields.get("service_code", "").strip()
     if not code:
         raise BadRequest("service_code is required", field="service_code")
     if code not in AppealType.__members__:
-        raise BadRequest(f"unknown service_code {code!r}", field="service_code")
+        raise NotFound(f"service_code {code!r} not found", field="service_code")
     description = fields.get("description", "").strip()
     if not description:
         raise BadRequest("description is required", field="description")
@@ -125,36 +170,40 @@ def decode_request(fields: Mapping[str, str], *, idempotency_key: str | None, da
             attachments=(Attachment(kind=AttachmentKind.image, url=media),) if media else (),
         )
     except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise BadRequest(f"{where}: {first['msg']}") from None
+        raise problem(e) from None
 
 
-def request_view(status: AppealStatus) -> dict[str, Any]:
-    """An appeal as Open311 shows it: no name, phone or e-mail."""
+def request_view(status: AppealStatus, public: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """An appeal as Open311 shows it to whoever holds its number: state, service, dates, agency and
+    status notes. ``public`` opts fields in (description with numbers masked, address, lat, long,
+    media_url); an anonymous appeal shows none of them. Never a name, phone or e-mail."""
     appeal = status.appeal
     coordinates = appeal.location.coordinates
     notes = STATE_NOTES.get(status.state, status.state)
     if status.notes:
         notes = notes + "；" + "；".join(status.notes)
-    return {
+    shown = frozenset() if appeal.citizen.anonymous else public
+    view = {
         "service_request_id": appeal.appeal_no,
         "status": "open" if status.state in _OPEN_STATES else "closed",
         "status_notes": notes,
-        "service_code": appeal.appeal_type.value,
         "service_name": next(
             s["service_name"] for s in SERVICES if s["service_code"] == appeal.appeal_type.value
         ),
-        "description": appeal.content,
+        "service_code": appeal.appeal_type.value,
+        "description": mask_numbers(appeal.content) if "description" in shown else None,
         "agency_responsible": status.unit_name,
         "service_notice": "",
         "requested_datetime": appeal.received_at.isoformat(),
         "updated_datetime": status.updated_at.isoformat(),
-        "expected_datetime": None,
-        "address": appeal.location.address,
+        "expected_datetime": status.expected_at.isoformat() if status.expected_at else None,
+        "address": appeal.location.address if "address" in shown else None,
         "address_id": None,
         "zipcode": None,
-        "lat": coordinates.lat if coordinates else None,
-        "long": coordinates.lon if coordinates else None,
-        "media_url": next((a.url for a in appeal.attachments if a.url), None),
+        "lat": coordinates.lat if coordinates and "lat" in shown else None,
+        "long": coordinates.lon if coordinates and "long" in shown else None,
+        "media_url": next((a.url for a in appeal.attachments if a.url), None)
+        if "media_url" in shown
+        else None,
     }
+    return view

@@ -11,7 +11,6 @@ been answered, so a slow SMS API never makes the provider re-push.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import ipaddress
 import json
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from adapters.base import (
     InboundMessage,
     Route,
 )
+from adapters.signatures import same
 from adapters.sms.client import AliyunSms
 from adapters.sms.config import AliyunSendSettings, SmsConfig
 from adapters.sms.decode import ACKS, Rejected, decode_push, template_text, thread_of, to_draft
@@ -79,7 +79,7 @@ class SmsAdapter(Adapter[SmsConfig]):
                 raise Forbidden("the client address is not allowed")
         token = request.query.get("token", "")
         expected = self.settings.token.get_secret_value()
-        if not token or not hmac.compare_digest(token.encode(), expected.encode()):
+        if not token or not same(token, expected):
             raise Unauthorized("the token is missing or not valid")
 
     async def uplink(self, request: web.Request) -> web.Response:

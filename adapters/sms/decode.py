@@ -20,10 +20,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from adapters.parsing import load_form, load_json, problem, validated
 from gateway.errors import BadRequest
 from normalizer import (
     SHANGHAI,
@@ -63,19 +63,47 @@ class Rejected:
     reason: str
 
 
-def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise BadRequest("the body is not valid JSON") from None
+def _text(limit: int) -> Any:
+    return Field(default=None, max_length=limit)
 
 
-def _str(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError("not a scalar")
-    return str(value).strip()
+class _Fields(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
+
+
+class AliyunUplink(_Fields):
+    """One message of an Aliyun SmsUp batch push, as declared (bounded)."""
+
+    phone_number: str | None = _text(32)
+    send_time: str | None = _text(40)
+    content: str | None = _text(5000)
+    sign_name: str | None = _text(100)
+    dest_code: str | None = _text(40)
+    sequence_id: str | None = _text(100)
+
+
+class TencentReply(_Fields):
+    """A Tencent Cloud SMS reply callback, as declared (bounded)."""
+
+    mobile: str | None = _text(32)
+    nationcode: str | None = _text(8)
+    text: str | None = _text(5000)
+    time: str | None = _text(20)
+    sign: str | None = _text(100)
+    extend: str | None = _text(100)
+
+
+class FormUplink(_Fields):
+    """A generic form gateway's uplink, as declared (bounded)."""
+
+    mobile: str | None = _text(32)
+    content: str | None = _text(5000)
+    msgid: str | None = _text(100)
+    time: str | None = _text(40)
+
+
+def _str(value: str | None) -> str:
+    return (value or "").strip()
 
 
 def _shanghai_time(text: str) -> datetime | None:
@@ -90,6 +118,8 @@ def _shanghai_time(text: str) -> datetime | None:
 
 
 def _epoch(value: str) -> datetime | None:
+    if not value.isascii():
+        return None
     try:
         seconds = int(value)
         return datetime.fromtimestamp(seconds, SHANGHAI) if 0 < seconds < 10**11 else None
@@ -106,7 +136,7 @@ def _digest(*parts: str) -> str:
 
 
 def decode_aliyun(body: bytes) -> tuple[list[Uplink], list[Rejected]]:
-    data = _json(body)
+    data = load_json(body)
     if isinstance(data, dict):
         data = [data]  # a single message posted by hand
     if not isinstance(data, list) or not data:
@@ -118,12 +148,13 @@ def decode_aliyun(body: bytes) -> tuple[list[Uplink], list[Rejected]]:
             bad.append(Rejected(f"#{i}", "not an object"))
             continue
         try:
-            sequence = _str(item.get("sequence_id"))
-            phone, content = _str(item.get("phone_number")), _str(item.get("content"))
-            sent = _shanghai_time(_str(item.get("send_time")))
-        except ValueError:
-            bad.append(Rejected(f"#{i}", "a field is not a scalar"))
+            uplink = validated(AliyunUplink, item)
+        except BadRequest as e:
+            bad.append(Rejected(f"#{i}", e.message))
             continue
+        sequence = _str(uplink.sequence_id)
+        phone, content = _str(uplink.phone_number), _str(uplink.content)
+        sent = _shanghai_time(_str(uplink.send_time))
         if not sequence or not phone or not content:
             bad.append(Rejected(sequence or f"#{i}", "sequence_id, phone_number and content are required"))
             continue
@@ -132,14 +163,12 @@ def decode_aliyun(body: bytes) -> tuple[list[Uplink], list[Rejected]]:
 
 
 def decode_tencent(body: bytes) -> tuple[list[Uplink], list[Rejected]]:
-    data = _json(body)
+    data = load_json(body)
     if not isinstance(data, dict):
         raise BadRequest("a Tencent Cloud reply callback is a JSON object")
-    try:
-        mobile, text = _str(data.get("mobile")), _str(data.get("text"))
-        nation, time = _str(data.get("nationcode")) or "86", _str(data.get("time"))
-    except ValueError:
-        raise BadRequest("mobile, nationcode, text and time must be scalars") from None
+    reply = validated(TencentReply, data)
+    mobile, text = _str(reply.mobile), _str(reply.text)
+    nation, time = _str(reply.nationcode) or "86", _str(reply.time)
     if not mobile or not text:
         raise BadRequest("mobile and text are required")
     phone = mobile if nation == "86" else f"+{nation}{mobile}"
@@ -148,15 +177,12 @@ def decode_tencent(body: bytes) -> tuple[list[Uplink], list[Rejected]]:
 
 
 def decode_form(body: bytes) -> tuple[list[Uplink], list[Rejected]]:
-    try:
-        fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict"))
-    except UnicodeDecodeError:
-        raise BadRequest("the form is not UTF-8") from None
-    mobile, content = fields.get("mobile", "").strip(), fields.get("content", "").strip()
+    fields = load_form(body)
+    form = validated(FormUplink, fields)
+    mobile, content = _str(form.mobile), _str(form.content)
     if not mobile or not content:
         raise BadRequest("mobile and content are required")
-    time = fields.get("time", "").strip()
-    msgid = fields.get("msgid", "").strip()[:100]
+    time, msgid = _str(form.time), _str(form.msgid)
     message_id = f"form:{msgid}" if msgid else "form:" + _digest(mobile, time, content)
     sent = _shanghai_time(time) or _epoch(time)
     return [Uplink("form", message_id, mobile, content, sent, _raw(fields))], []
@@ -185,8 +211,7 @@ def to_draft(sms: Uplink) -> AppealDraft:
             occurred_at=sms.sent_at,
         )
     except ValidationError as e:
-        first = e.errors()[0]
-        raise BadRequest(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+        raise problem(e) from None
 
 
 def thread_of(phone: str) -> str:

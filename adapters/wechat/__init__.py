@@ -15,7 +15,6 @@ answer another way.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Sequence
 
 from aiohttp import web
@@ -23,7 +22,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from adapters.base import Adapter, AnswerResult, Capabilities, CheckResult, InboundMessage, Route
-from adapters.signatures import echo, sorted_sha1, verify_sorted_sha1
+from adapters.signatures import SignedQuery, echo, same, sorted_sha1, verify_sorted_sha1
 from adapters.wechat.client import OutsideWindow, WechatApi
 from adapters.wechat.config import WechatConfig
 from adapters.wechat.decode import Inbound, decode_message, parse_xml, text_reply, with_coordinates
@@ -52,7 +51,7 @@ class WechatAdapter(Adapter[WechatConfig]):
 
     # --- inbound -------------------------------------------------------------------------------
 
-    def _check_signature(self, request: web.Request) -> tuple[str, str]:
+    def _check_signature(self, request: web.Request) -> SignedQuery:
         try:
             return verify_sorted_sha1(
                 request.query,
@@ -86,7 +85,7 @@ class WechatAdapter(Adapter[WechatConfig]):
         if not isinstance(encrypt, str) or not encrypt:
             raise BadRequest("Encrypt is required", field="Encrypt")
         expected = sorted_sha1(self.settings.token.get_secret_value(), timestamp, nonce, encrypt)
-        if not hmac.compare_digest(expected.encode(), msg_signature.encode()):
+        if not same(msg_signature, expected):
             self._refused(request, "bad_msg_signature")
             raise Unauthorized("msg_signature does not match")
         try:
@@ -104,7 +103,8 @@ class WechatAdapter(Adapter[WechatConfig]):
 
     async def receive(self, request: web.Request) -> web.Response:
         started = self.context.clock()
-        timestamp, nonce = self._check_signature(request)  # before the body is read
+        signed = self._check_signature(request)  # before the body is read
+        timestamp, nonce = signed.timestamp, signed.nonce
         encrypted = request.query.get("encrypt_type", "raw").lower() == "aes"
         if self.settings.mode == "safe" and not encrypted:
             self._refused(request, "plaintext_in_safe_mode")
@@ -118,9 +118,13 @@ class WechatAdapter(Adapter[WechatConfig]):
         if answer is None:
             return web.Response(text="success", content_type="text/plain")
         now = int(self.context.clock().timestamp())
-        xml = text_reply(inbound, answer, now)
-        if encrypted:
-            xml = self._crypto().encrypt_message(xml, nonce, str(now))
+        try:
+            xml = text_reply(inbound, answer, now)
+            if encrypted:
+                xml = self._crypto().encrypt_message(xml, nonce, str(now))
+        except Exception:  # stored is accepted: a 5xx here would make WeChat retry a stored message
+            self.log.exception("wechat.reply_failed")
+            return web.Response(text="success", content_type="text/plain")
         elapsed = (self.context.clock() - started).total_seconds()
         self.log.debug("wechat.replied", elapsed_ms=round(elapsed * 1000, 1), encrypted=encrypted)
         return web.Response(text=xml, content_type=XML)

@@ -18,8 +18,9 @@ from typing import Any, Literal
 from xml.parsers.expat import ExpatError
 
 import xmltodict
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from adapters.parsing import problem, validated
 from gateway.errors import BadRequest
 from normalizer import (
     SHANGHAI,
@@ -76,6 +77,40 @@ def parse_xml(body: bytes) -> dict[str, Any]:
     return root
 
 
+def _bounded(limit: int) -> Any:
+    return Field(default=None, max_length=limit)
+
+
+class WechatPush(BaseModel):
+    """The declared shape of a push's ``<xml>`` fields (the ones we read; WeChat adds others). Each
+    is text with a bound: an element with children or repeated is refused, a PicUrl over 2,000
+    characters too (the appeal schema's URL bound)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    ToUserName: str | None = _bounded(128)
+    FromUserName: str | None = _bounded(128)
+    CreateTime: str | None = _bounded(20)
+    MsgType: str | None = _bounded(40)
+    MsgId: str | None = _bounded(64)
+    Event: str | None = _bounded(64)
+    EventKey: str | None = _bounded(1000)
+    Content: str | None = _bounded(20000)
+    PicUrl: str | None = _bounded(2000)
+    MediaId: str | None = _bounded(256)
+    Format: str | None = _bounded(20)
+    Recognition: str | None = _bounded(20000)
+    Location_X: str | None = _bounded(40)
+    Location_Y: str | None = _bounded(40)
+    Latitude: str | None = _bounded(40)
+    Longitude: str | None = _bounded(40)
+    Label: str | None = _bounded(2000)
+    Title: str | None = _bounded(2000)
+    Description: str | None = _bounded(5000)
+    Url: str | None = _bounded(2000)
+    Encrypt: str | None = _bounded(1_000_000)
+
+
 def _text(fields: Mapping[str, Any], name: str, *, required: bool = False) -> str:
     value = fields.get(name)
     if value is None:
@@ -95,14 +130,14 @@ def _number(fields: Mapping[str, Any], name: str, *, required: bool = False) -> 
         number = float(value)
     except ValueError:
         raise BadRequest(f"{name} must be a number", field=name) from None
-    if number != number or number in (float("inf"), float("-inf")):
+    if not value.isascii() or number != number or number in (float("inf"), float("-inf")):
         raise BadRequest(f"{name} must be a finite number", field=name)
     return number
 
 
 def _created(fields: Mapping[str, Any]) -> int:
     value = _text(fields, "CreateTime", required=True)
-    if not value.isdigit() or len(value) > 12:
+    if not (value.isascii() and value.isdigit()) or len(value) > 12:
         raise BadRequest("CreateTime must be a Unix time in seconds", field="CreateTime")
     return int(value)
 
@@ -122,6 +157,7 @@ def _media(kind: AttachmentKind, media_id: str, **more: Any) -> Attachment:
 
 def decode_message(fields: Mapping[str, Any]) -> Inbound:
     """A parsed push -> what it is. Raises BadRequest naming the field."""
+    validated(WechatPush, fields)
     openid = _text(fields, "FromUserName", required=True)
     account = _text(fields, "ToUserName", required=True)
     if not openid or len(openid) > 128:
@@ -131,7 +167,7 @@ def decode_message(fields: Mapping[str, Any]) -> Inbound:
     if msg_type == "event":
         return _decode_event(fields, openid, account, created)
     msg_id = _text(fields, "MsgId", required=True)
-    if not msg_id.isdigit() or len(msg_id) > 64:
+    if not (msg_id.isascii() and msg_id.isdigit()):
         raise BadRequest("MsgId must be a number", field="MsgId")
     content, location, attachments = _message_body(msg_type, fields)
     if content is None:  # a kind of message that carries nothing for an appeal
@@ -147,8 +183,7 @@ def decode_message(fields: Mapping[str, Any]) -> Inbound:
             occurred_at=datetime.fromtimestamp(created, SHANGHAI),
         )
     except ValidationError as e:
-        first = e.errors()[0]
-        raise BadRequest(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+        raise problem(e) from None
     return Inbound("appeal", openid, account, created, draft.external_id, draft=draft)
 
 

@@ -14,13 +14,17 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from adapters.base import Adapter, Capabilities, InboundMessage, Route
-from adapters.signatures import echo, verify_sorted_sha1
+from adapters.parsing import load_object
+from adapters.signatures import SignedQuery, echo, remember_nonce, verify_sorted_sha1
 from adapters.weibo.config import WeiboConfig
-from adapters.weibo.decode import Push, decode_push, parse_json, text_reply
+from adapters.weibo.decode import Push, decode_push, text_reply
 from gateway.errors import Unauthorized
 from gateway.http import json_response
 
 __all__ = ["WeiboAdapter", "WeiboConfig"]
+
+NONCE_KEPT = 86400.0
+"""How long a nonce is remembered when the timestamp check is off."""
 
 
 class WeiboAdapter(Adapter[WeiboConfig]):
@@ -31,34 +35,45 @@ class WeiboAdapter(Adapter[WeiboConfig]):
     def routes(self) -> Sequence[Route]:
         return (Route("GET", "", self.verify_url), Route("POST", "", self.receive))
 
-    def _check_signature(self, request: web.Request) -> None:
+    async def _check_signature(self, request: web.Request, *, once: bool) -> SignedQuery:
+        """The signed query (seconds or milliseconds); with ``once``, its nonce is remembered."""
+        tolerance = self.settings.timestamp_tolerance_seconds
         try:
-            verify_sorted_sha1(
+            signed = verify_sorted_sha1(
                 request.query,
                 self.settings.app_secret.get_secret_value(),
                 now=self.context.clock().timestamp(),
-                tolerance=self.settings.timestamp_tolerance_seconds,
-                seconds=lambda ts: int(ts[:12]),
+                tolerance=tolerance,
             )
+            if once:
+                key = self.state_key("nonce", signed.nonce)
+                await remember_nonce(
+                    self.context.redis, key, signed.timestamp, seconds=2 * tolerance or NONCE_KEPT
+                )
         except Unauthorized as e:
             self._refused(request, str(e.detail.get("reason")))
             raise
+        return signed
 
     def _refused(self, request: web.Request, reason: str) -> None:
         self.log.warning("weibo.refused", reason=reason, method=request.method, peer=request.remote)
 
     async def verify_url(self, request: web.Request) -> web.Response:
-        self._check_signature(request)
+        await self._check_signature(request, once=False)
         return echo(request.query)
 
     async def receive(self, request: web.Request) -> web.Response:
-        self._check_signature(request)  # before the body is read
+        await self._check_signature(request, once=True)  # before the body is read
         body = await self.read_body(request)
-        push = decode_push(parse_json(body))
+        push = decode_push(load_object(body))
         answer = await self._handle(push, body)
         if answer is None:
             return web.Response(text="", content_type="text/plain")
-        return json_response(text_reply(push, answer))
+        try:
+            return json_response(text_reply(push, answer))
+        except Exception:  # stored is accepted: a 5xx here would make Weibo re-push forever
+            self.log.exception("weibo.reply_failed")
+            return web.Response(text="", content_type="text/plain")
 
     async def _handle(self, push: Push, raw: bytes) -> str | None:
         if push.kind == "follow":

@@ -15,11 +15,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from pydantic import ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
+from adapters.parsing import problem, validated
 from gateway.errors import BadRequest
 from normalizer import (
     AppealDraft,
@@ -40,6 +41,17 @@ _FOLLOW = {"follow", "subscribe", "scan_follow"}
 MAX_TEXT = 20000
 
 
+def _uid_text(value: Any) -> Any:
+    return str(value).strip() if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+Uid = Annotated[
+    str, BeforeValidator(_uid_text), StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{1,32}$")
+]
+"""A Weibo uid: ASCII digits (``str.isdigit()`` would take '²', and then ``int()`` fails)."""
+Scalar = Annotated[str | None, Field(max_length=2000)]
+
+
 @dataclass(frozen=True)
 class Push:
     kind: Kind
@@ -50,37 +62,26 @@ class Push:
     draft: AppealDraft | None = None
 
 
-def parse_json(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequest("the body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise BadRequest("the body must be a JSON object")
-    return data
+class WeiboPush(BaseModel):
+    """The declared shape of a push (the fields we read; Weibo may add others)."""
 
+    model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
 
-def _uid(push: Mapping[str, Any], name: str) -> str:
-    value = push.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise BadRequest(f"{name} must be a Weibo uid", field=name)
-    text = str(value).strip()
-    if not text.isdigit() or len(text) > 32:
-        raise BadRequest(f"{name} must be a Weibo uid", field=name)
-    return text
+    type: str = Field(min_length=1, max_length=40)
+    sender_id: Uid
+    receiver_id: Uid
+    created_at: str = Field(max_length=64)
+    text: str | None = Field(default=None, max_length=MAX_TEXT)
+    data: dict[str, Scalar] | None = None
 
 
 def _str(mapping: Mapping[str, Any], name: str) -> str:
     value = mapping.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str | int | float) or isinstance(value, bool):
-        raise BadRequest(f"{name} must be text", field=name)
-    return str(value).strip()
+    return "" if value is None else str(value).strip()
 
 
-def _created(push: Mapping[str, Any]) -> datetime:
-    value = _str(push, "created_at")
+def _created(push: WeiboPush) -> datetime:
+    value = push.created_at.strip()
     try:
         return datetime.strptime(value, CREATED_AT)
     except ValueError:
@@ -99,23 +100,20 @@ def _float(data: Mapping[str, Any], name: str) -> float:
 
 def _media(kind: AttachmentKind, data: Mapping[str, Any]) -> tuple[Attachment, ...]:
     vfid = _str(data, "vfid")
+    if len(vfid) > 200:
+        raise BadRequest("data.vfid is longer than 200 characters", field="data.vfid")
     return (Attachment(kind=kind, url=f"{MEDIA_SCHEME}{vfid}"),) if vfid else ()
 
 
-def decode_push(push: Mapping[str, Any]) -> Push:
+def decode_push(body: WeiboPush | Mapping[str, Any]) -> Push:
     """A push -> what it is (an appeal draft, a follow or another event). Raises BadRequest."""
-    kind = _str(push, "type").lower()
-    if not kind:
-        raise BadRequest("type is required", field="type")
-    sender, receiver = _uid(push, "sender_id"), _uid(push, "receiver_id")
+    push = body if isinstance(body, WeiboPush) else validated(WeiboPush, body)
+    kind = push.type.strip().lower()
+    sender, receiver = push.sender_id, push.receiver_id
     created = _created(push)
     key = f"weibo:{sender}:{int(created.timestamp())}"
-    data = push.get("data") or {}
-    if not isinstance(data, dict):
-        raise BadRequest("data must be an object", field="data")
-    text = _str(push, "text")
-    if len(text) > MAX_TEXT:
-        raise BadRequest(f"text is longer than {MAX_TEXT} characters", field="text")
+    data = push.data or {}
+    text = (push.text or "").strip()
     if kind == "event":
         subtype = _str(data, "subtype").lower()
         return Push("follow" if subtype in _FOLLOW else "event", sender, receiver, key, event=subtype)
@@ -151,8 +149,7 @@ def decode_push(push: Mapping[str, Any]) -> Push:
             occurred_at=created,
         )
     except ValidationError as e:
-        first = e.errors()[0]
-        raise BadRequest(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+        raise problem(e) from None
     return Push("appeal", sender, receiver, key, draft=draft)
 
 

@@ -9,10 +9,13 @@
         def malformed_requests(self) -> list[Req]: ...
 
 Checks: forged credentials are refused (401/403, JSON, nothing stored); malformed input answers 4xx
-JSON, never 5xx; a retried message is stored once; the channel is answered only after the appeal is
-durably stored (with the store down it gets a 503 and nothing is acknowledged); what is stored is a
-valid Appeal with its raw payload kept. A kind that cannot take a check lists it in ``skips`` with
-its reason; ``test_meta.py`` fails on a skip without one.
+JSON, never 5xx; hostile bodies under valid credentials (``signed(body)``: JSON nested 100,000 deep,
+a 5,000-digit integer, a lone surrogate, NaN, bytes that are not UTF-8) answer 4xx JSON before
+anything is stored; a short run of the kind's fuzz target (``bench/fuzz_<kind>.py``) answers no 5xx;
+a retried message is stored once; the channel is answered only after the appeal is durably stored
+(with the store down it gets a 503 and nothing is acknowledged); what is stored is a valid Appeal
+with its raw payload kept. A kind that cannot take a check lists it in ``skips`` with its reason;
+``test_meta.py`` fails on a skip without one.
 """
 
 from __future__ import annotations
@@ -24,11 +27,24 @@ from typing import Any, ClassVar
 import pytest
 import redis.asyncio as aioredis
 
+from bench.fuzz import fuzz_briefly
 from gateway.config import Config
 from gateway.registry import Registry
 from gateway.store import Keys
 from normalizer import Appeal
 from tests.conftest import Gateway, UnitReceiver, start_gateway
+
+HOSTILE_JSON = [
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+    b'{"a": ' + b"9" * 5000 + b"}",
+    b'{"content": "\\ud800", "text": "\\ud800"}',
+    b'{"\\udfff": 1}',
+    b'{"a": NaN}',
+    b'{"a": -Infinity}',
+    b'{"a": "\xed\xa0\x80"}',
+    b"\xff\xfe{\x00}\x00",
+]
 
 
 @dataclass
@@ -64,6 +80,19 @@ class AdapterConformance:
     def malformed_requests(self) -> list[Req]:
         raise NotImplementedError
 
+    def signed(self, body: bytes) -> Req:
+        """The valid request's credentials around another body. The default swaps the body of
+        :meth:`valid_request` (right for kinds that do not sign the body); a kind that signs or
+        encrypts the body overrides it."""
+        req = self.valid_request()
+        req.data = body
+        req.headers = req.headers | {"Content-Type": "application/json"}
+        return req
+
+    def hostile_bodies(self) -> list[bytes]:
+        """What no parser may answer with a 5xx (a kind whose bodies are not JSON gives its own)."""
+        return HOSTILE_JSON
+
     def _skip(self, check: str) -> None:
         if check in self.skips:
             pytest.skip(self.skips[check])
@@ -90,6 +119,27 @@ class AdapterConformance:
             assert response.content_type == "application/json", req
             await response.json()
         assert await stored_appeals(redis, keys) == []
+
+    async def test_hostile_bodies_get_4xx_json_before_anything_is_stored(
+        self, gateway: Gateway, redis: aioredis.Redis, keys: Keys
+    ) -> None:
+        self._skip("hostile")
+        for body in self.hostile_bodies():
+            response = await send(gateway, self.signed(body))
+            assert 400 <= response.status < 500, (body[:60], response.status, await response.text())
+            assert response.content_type == "application/json", body[:60]
+            await response.json()
+        assert await stored_appeals(redis, keys) == []
+
+    async def test_a_short_fuzz_run_answers_no_5xx_and_never_crashes(self, gateway: Gateway) -> None:
+        """150 inputs of the kind's fuzz target ``bench/fuzz_<kind>.py`` (``make fuzz``: 100,000)."""
+        self._skip("fuzz")
+        port = gateway.client.server.port
+        assert port is not None
+        tally = await fuzz_briefly(port, gateway.runtime.config, self.kind)
+        assert tally.sent == 150
+        assert (tally.server_errors, tally.crashes) == (0, 0), tally.examples
+        assert tally.statuses["2xx"] > 0 and tally.statuses["4xx"] > 0  # valid ones got through too
 
     async def test_retried_message_is_stored_once(
         self, gateway: Gateway, redis: aioredis.Redis, keys: Keys

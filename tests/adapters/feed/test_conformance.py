@@ -35,6 +35,9 @@ class TestFeedConformance(AdapterConformance):
     def forged_request(self) -> Req:
         return push(ORDER, secret="forged-secret")
 
+    def signed(self, body: bytes) -> Req:
+        return push(body)
+
     def malformed_requests(self) -> list[Req]:
         return [
             push(b"{not json"),

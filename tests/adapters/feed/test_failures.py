@@ -3,18 +3,21 @@ write-backs that keep failing reach the operators and go through once the platfo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any
 
 import redis.asyncio as aioredis
 
-from adapters.feed import FeedAdapter
+from adapters.feed import FeedAdapter, FeedConfig
+from gateway.config import Config
+from gateway.registry import Registry
 from gateway.store import Keys
 from tests.adapters.feed.conftest import APP_KEY, CHANNEL, Upstream
 from tests.adapters.feed.test_conformance import ORDER, push
 from tests.conformance.kit import send, stored_appeals
-from tests.conftest import Gateway, eventually
+from tests.conftest import Gateway, UnitReceiver, eventually, start_gateway
 
 
 async def inject(upstream: Upstream, n: int, prefix: str = "AH") -> None:
@@ -126,3 +129,55 @@ async def _no_alert(gateway: Gateway, key: str) -> bool:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def _feed_status(gateway: Gateway) -> dict[str, Any]:
+    (report,) = [c for c in await gateway.runtime.health.channels() if c["id"] == CHANNEL]
+    return report
+
+
+async def _status_is(gateway: Gateway, wanted: str) -> dict[str, Any] | None:
+    report = await _feed_status(gateway)
+    return report if report["status"] == wanted else None
+
+
+async def test_a_feed_whose_pulls_keep_failing_shows_down_then_healthy_again(
+    upstream: Upstream, gateway: Gateway
+) -> None:
+    await upstream.behave(fail_pulls=1000)
+    down = await eventually(lambda: _status_is(gateway, "down"))
+    assert down is not None and down["poller"]["state"] == "down"
+    assert any("failed pulls in a row" in reason for reason in down["reasons"])
+    await upstream.behave(fail_pulls=0)
+    await eventually(lambda: _status_is(gateway, "healthy"))
+
+
+async def test_a_feed_whose_pulls_fail_fewer_times_than_the_limit_shows_degraded(
+    upstream: Upstream,
+    config: Config,
+    redis: aioredis.Redis,
+    keys: Keys,
+    registry: Registry,
+    receiver: UnitReceiver,
+) -> None:
+    patient = tuple(
+        dataclasses.replace(
+            c,
+            settings=c.settings.model_copy(
+                update={"pull": c.settings.pull.model_copy(update={"down_after_failures": 1000})}
+            ),
+        )
+        if c.id == CHANNEL and isinstance(c.settings, FeedConfig) and c.settings.pull is not None
+        else c
+        for c in config.channels
+    )
+    await upstream.behave(fail_pulls=1000)
+    gateway = await start_gateway(
+        dataclasses.replace(config, channels=patient), redis, keys, registry, receiver
+    )
+    try:
+        degraded = await eventually(lambda: _status_is(gateway, "degraded"))
+        assert degraded is not None and degraded["poller"]["state"] == "degraded"
+    finally:
+        await upstream.behave(fail_pulls=0)
+        await gateway.client.close()

@@ -31,6 +31,8 @@ class TestMailboxConformance(AdapterConformance):
         "retry": NO_HTTP + "see test_the_same_mail_twice_is_one_appeal_and_one_acknowledgement",
         "durable": NO_HTTP + "see test_nothing_is_acknowledged_while_the_store_is_down",
         "valid": NO_HTTP + "see test_stored_mail_is_a_valid_appeal_with_its_raw_payload",
+        "hostile": NO_HTTP + "hostile mail is decoded by the pure decoder, see test_decode.py",
+        "fuzz": NO_HTTP + "there is no inbound HTTP surface to fuzz",
     }
 
     async def test_a_bad_login_is_a_result(self, world: MailWorld) -> None:

@@ -40,8 +40,6 @@ class TestPhoneConformance(AdapterConformance):
             post({"event": "transfer", "callId": "c-1"}),
             post({**WORK_ORDER, "content": ""}),
             post({**WORK_ORDER, "from": None}),
-            post({**WORK_ORDER, "appealType": "闲聊"}),
-            post({**WORK_ORDER, "urgency": "very"}),
             post({**WORK_ORDER, "content": {"nested": True}}),
             post({"event": "voicemail", "callId": "v-1", "from": "13912341234"}),
             post(

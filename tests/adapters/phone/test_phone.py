@@ -139,3 +139,17 @@ async def test_three_channels_have_their_own_routes_and_tokens(gateway: Gateway)
         response = await post(gateway, body, path=f"/channels/{channel}/events")
         assert response.status == 200, channel
         assert (await adapter(gateway, channel).call_stats())["counts"] == {"newCall": 1}
+
+
+async def test_an_unknown_urgency_or_appeal_type_hint_is_kept_as_a_note_and_the_order_accepted(
+    gateway: Gateway,
+) -> None:
+    order = {**WORK_ORDER, "callId": "hint-1", "urgency": "特特急", "appealType": "闲聊"}
+    response = await post(gateway, order)
+    assert response.status == 201, await response.text()
+    record = await gateway.runtime.appeals.get((await response.json())["appealNo"])
+    assert record is not None
+    appeal = record.appeal
+    assert appeal.urgency.value == "general" and appeal.appeal_type.value == "complaint"
+    assert "未识别的紧急程度：特特急" in appeal.content and "未识别的诉求类型：闲聊" in appeal.content
+    assert appeal.content.startswith(WORK_ORDER["content"])

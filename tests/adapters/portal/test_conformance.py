@@ -21,6 +21,9 @@ class TestPortalConformance(AdapterConformance):
             },
         )
 
+    def signed(self, body: bytes) -> Req:
+        return Req("POST", PATH, {"X-Api-Key": PORTAL_KEY, "Content-Type": "application/json"}, body)
+
     def forged_request(self) -> Req:
         return Req(
             "POST",

@@ -1,17 +1,14 @@
-"""Whatever a caller posts to the uplink endpoint, the answer is never a 5xx."""
+"""Every provider's decoder refuses only with BadRequest (the endpoint's fuzz run is in the kit)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.sms.decode import decode_push, to_draft
 from gateway.errors import BadRequest
-from tests.adapters.sms.standin import SMS_TOKEN, UPLINK
-from tests.conftest import Gateway
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40))
 json_values = st.recursive(
@@ -37,25 +34,6 @@ bodies = st.one_of(
     json_values.map(lambda v: json.dumps(v).encode()),
 )
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-@FUZZ
-@given(
-    body=bodies,
-    content_type=st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain"]),
-    good_token=st.booleans(),
-)
-async def test_uplink_never_answers_5xx(
-    gateway: Gateway, body: bytes, content_type: str, good_token: bool
-) -> None:
-    params: Any = {"token": SMS_TOKEN if good_token else "x"}
-    response = await gateway.client.post(
-        UPLINK, data=body, params=params, headers={"Content-Type": content_type}
-    )
-    assert response.status < 500, await response.text()
-    if not good_token:
-        assert response.status == 401
-    assert response.content_type == "application/json"
 
 
 @FUZZ

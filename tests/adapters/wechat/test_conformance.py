@@ -15,6 +15,24 @@ class TestWechatConformance(AdapterConformance):
         # safe mode, as in the sample; the same MsgId each time (WeChat's retry)
         return WECHAT.safe(message_xml(Content="东风路路灯不亮已经一周了", MsgId=FIXED_MSG_ID))
 
+    def signed(self, body: bytes) -> Req:
+        return WECHAT.safe(body.decode())
+
+    def hostile_bodies(self) -> list[bytes]:
+        laughs = (
+            '<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><xml><Content>&b;</Content></xml>'
+        )
+        return [
+            laughs.encode(),
+            b'<!DOCTYPE xml [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><Content>&e;</Content></xml>',
+            b"<xml>" + b"<a>" * 50_000 + b"</a>" * 50_000 + b"</xml>",
+            message_xml(Content="x").replace("<![CDATA[x]]>", "&#xD800;").encode(),  # a lone surrogate
+            message_xml("image", PicUrl="https://mmbiz.qpic.cn/" + "x" * 2100).encode(),
+            message_xml(Content="x", CreateTime="²").encode(),
+            message_xml(Content="x", MsgId="²³").encode(),
+            message_xml("location", Location_X="１２", Location_Y="117.3").encode(),
+        ]
+
     def forged_request(self) -> Req:
         req = WECHAT.safe(message_xml(Content="东风路路灯不亮已经一周了"))
         req.params["signature"] = "0" * 40

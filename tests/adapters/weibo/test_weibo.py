@@ -86,3 +86,31 @@ async def test_oversized_body_gets_413(gateway: Gateway) -> None:
     req = post(b"{}")
     req.data = io.BytesIO(b'{"text": "' + b"x" * (gateway.runtime.config.gateway.intake.max_body_bytes + 10))
     assert (await send(gateway, req)).status == 413
+
+
+async def test_a_signed_query_is_good_once(gateway: Gateway, redis: aioredis.Redis, keys: Keys) -> None:
+    first = post(push(text="小区门口路灯坏了一个月"))
+    assert (await send(gateway, first)).status == 200
+    replayed = post(push(text="换了正文的重放"))
+    replayed.params = first.params  # the same signed query, another body
+    response = await send(gateway, replayed)
+    assert response.status == 401 and "replayed" in (await response.json())["error"]["message"]
+    assert len(await stored_appeals(redis, keys)) == 1
+
+
+async def test_timestamps_in_milliseconds_are_accepted_and_checked(gateway: Gateway) -> None:
+    now_ms = int(time.time() * 1000)
+    fresh = post(push(text="公交站台顶棚漏雨"))
+    fresh.params = query(timestamp=now_ms)
+    assert (await send(gateway, fresh)).status == 200
+    stale = post(push(text="公交站台顶棚漏雨"))
+    stale.params = query(timestamp=now_ms - 86_400_000)
+    assert (await send(gateway, stale)).status == 401
+
+
+async def test_unicode_digits_in_a_uid_are_refused_before_anything_is_stored(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    response = await send(gateway, post(push(text="测试", sender_id="²")))
+    assert response.status == 400 and (await response.json())["error"]["code"] == "bad_request"
+    assert await stored_appeals(redis, keys) == []

@@ -1,0 +1,69 @@
+"""The shared inbound parsers: every hostile body is a BadRequest (a 400), never another error."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel
+
+from adapters.parsing import Digits, load_form, load_json, load_object, validated
+from adapters.signatures import same
+from gateway.errors import BadRequest
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested deeper"),
+        (b"[" * 33 + b"]" * 33, "nested deeper"),
+        (b'{"a": ' + b"9" * 5000 + b"}", "longer than 40 digits"),
+        (b'{"a": ' + b"9" * 41 + b"}", "longer than 40 digits"),
+        (b'{"a": "\\ud800"}', "lone surrogate"),
+        (b'{"\\udfff": 1}', "lone surrogate"),
+        (b'{"a": NaN}', "not a JSON number"),
+        (b'{"a": -Infinity}', "not a JSON number"),
+        (b'{"a": "\xed\xa0\x80"}', "not UTF-8"),
+        (b"\xff\xfe{}", "not UTF-8"),
+        (b"{not json", "not valid JSON"),
+        (b"", "not valid JSON"),
+    ],
+)
+def test_hostile_json_is_a_bad_request_naming_why(body: bytes, reason: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        load_json(body)
+    assert reason in caught.value.message
+
+
+def test_ordinary_json_passes_within_the_bounds() -> None:
+    assert load_json(b"[" * 32 + b"]" * 32) is not None
+    assert load_object('{"a": 1e300, "b": "\\ud83d\\ude00 汉字", "c": 9999999999}'.encode()) == {
+        "a": 1e300,
+        "b": "😀 汉字",
+        "c": 9999999999,
+    }
+    with pytest.raises(BadRequest):
+        load_object(b"[1]")
+
+
+def test_forms_are_strict_utf8_and_bounded() -> None:
+    assert load_form(b"a=%E6%B1%89&b=&a=2") == {"a": "2", "b": ""}
+    with pytest.raises(BadRequest, match="not UTF-8"):
+        load_form(b"a=%ED%A0%80")
+    with pytest.raises(BadRequest, match="more than 200 fields"):
+        load_form(b"&".join(b"f%d=1" % i for i in range(201)))
+
+
+class _Query(BaseModel):
+    timestamp: Digits
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "１２", "12.5", "-1", "1" * 21, ""])
+def test_a_number_from_a_channel_is_ascii_digits(value: str) -> None:
+    # '²'.isdigit() and '１２'.isdigit() are True, and int('١٢') is 12: the model refuses them all
+    with pytest.raises(BadRequest) as caught:
+        validated(_Query, {"timestamp": value})
+    assert caught.value.detail["field"] == "timestamp"
+
+
+def test_credentials_with_bytes_that_are_not_utf8_simply_do_not_match() -> None:
+    assert not same("\udcb2", "secret")  # how aiohttp hands over a header byte 0xB2
+    assert same("secret", "secret")
