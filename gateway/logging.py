@@ -4,7 +4,7 @@ never appear: values under secret-like keys are replaced, and any text is scrubb
 
 ``serve`` also writes one ``http.access`` line per request (:class:`AccessLogger`): method, path, the
 query string with secret-like parameters masked (``token``, ``api_key``, ``signature``, ...), status,
-duration, bytes, and the client address truncated to its network (IPv4 /24, IPv6 /48).
+duration, bytes sent, and the client address truncated to its network (IPv4 /24, IPv6 /48).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class AccessLogger(AbstractAccessLogger):
             query=masked_query(request.query_string) or None,
             status=response.status,
             duration_ms=round(time * 1000, 2),
-            bytes=response.body_length,
+            bytes_sent=response.body_length,
             client=network_of(request.remote),
         )
 
