@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= config
 
-.PHONY: install dev run test test-deps lint typecheck bench clean
+.PHONY: install dev run test test-deps lint typecheck bench clean fuzz
 
 install: $(VENV)/.installed
 
@@ -45,6 +45,10 @@ test-deps:
 
 bench: dev
 	$(BIN)/python -m bench.e2e
+
+# Fuzz targets, 100,000 inputs per surface (needs Redis: REDIS_URL, default 127.0.0.1:6379).
+fuzz: dev
+	$(BIN)/python -m bench.fuzz_api --examples 100000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
