@@ -40,6 +40,7 @@ from yarl import URL
 from bench._common import ROOT
 from gateway.app import create_app
 from gateway.config import load_config
+from gateway.progress import track
 from gateway.registry import load_kinds
 from gateway.runtime import Runtime
 from gateway.store import Keys, client
@@ -250,6 +251,7 @@ def fuzz(target: Target, tag: str, examples: int, at_seed: int) -> Findings:
     """Send ``examples`` drawn requests to one surface; every answer checked."""
     surface = target.surface(tag)
     findings = Findings()
+    ticks = track(range(examples), f"fuzz {tag}")  # a bar on a terminal, silent when piped
 
     @seed(at_seed)
     @settings(
@@ -261,6 +263,7 @@ def fuzz(target: Target, tag: str, examples: int, at_seed: int) -> Findings:
     )
     @given(requests(target, tag, surface))
     def one(request: Request) -> None:
+        next(ticks, None)
         status, content_type, body = target.send(request)
         problem = ""
         if status == 400 and content_type.startswith("text/plain") and b"bytes when reading" in body:
@@ -278,6 +281,7 @@ def fuzz(target: Target, tag: str, examples: int, at_seed: int) -> Findings:
             )
 
     one()
+    ticks.close()
     return findings
 
 
