@@ -9,7 +9,7 @@ redirected, so the command's output stays clean for the next program.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from typing import TypeVar
 
 from rich.console import Console
@@ -34,7 +34,7 @@ def track(
     if not console.is_terminal:
         yield from items
         return
-    if total is None and hasattr(items, "__len__"):
+    if total is None and isinstance(items, Sized):
         total = len(items)
     columns = (
         TextColumn("{task.description}"),
