@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+
 import pytest
+import structlog
 
 from gateway.cli import main
 from gateway.config import load_config
@@ -10,6 +14,15 @@ from gateway.registry import Registry
 from tests.conftest import CONFIG_DIR
 
 REAL = {"OPERATOR_TOKEN": "a-real-operator-token", "PORTAL_API_KEY": "a-real-portal-key"}
+
+
+@pytest.fixture(autouse=True)
+def logging_restored() -> Iterator[None]:
+    """``serve`` configures logging onto the captured stdout: undo it for the tests after this one."""
+    handlers = list(logging.getLogger().handlers)
+    yield
+    structlog.reset_defaults()
+    logging.getLogger().handlers[:] = handlers
 
 
 def demo_names(registry: Registry, env: dict[str, str]) -> tuple[str, ...]:
