@@ -203,6 +203,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_openapi(args: argparse.Namespace) -> int:
+    """The OpenAPI 3.1 document ``/openapi.json`` serves, from the app this configuration builds."""
+    import redis.asyncio as aioredis
+
+    from gateway.app import create_app
+    from gateway.openapi import document
+    from gateway.runtime import Runtime
+
+    config = _config(args)
+    runtime = Runtime(config, aioredis.Redis(), Keys("hl"), load_kinds(strict=False))  # never connects
+    print(json.dumps(document(create_app(runtime, workers=False)), ensure_ascii=False, indent=2))
+    return 0
+
+
 def cmd_dlq(args: argparse.Namespace) -> int:
     """Dead letters, against the store a serving gateway uses (it picks replays up within a second)."""
     from datetime import datetime
@@ -302,6 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(fn=cmd_serve)
 
     sub.add_parser("schema", help="print the appeal JSON Schema").set_defaults(fn=cmd_schema)
+    openapi = with_config(sub.add_parser("openapi", help="print the OpenAPI 3.1 document of the HTTP API"))
+    openapi.set_defaults(fn=cmd_openapi)
 
     check = with_config(sub.add_parser("check-config", help="validate the configuration"))
     check.add_argument("--json", action="store_true")

@@ -4,6 +4,7 @@ bounds enforced; a schemathesis run against the app on 127.0.0.1 finds no 5xx.""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import sys
@@ -14,7 +15,8 @@ import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from gateway.api.declare import operation_of
-from tests.conftest import OPERATOR_TOKEN, Gateway
+from gateway.cli import main
+from tests.conftest import CONFIG_DIR, OPERATOR_TOKEN, Gateway
 
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 AUTH = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -31,6 +33,15 @@ async def test_the_document_is_valid_openapi_3_1(gateway: Gateway) -> None:
     assert document["openapi"] == "3.1.0"
     errors = [e.message for e in OpenAPIV31SpecValidator(document).iter_errors()]
     assert errors == []
+
+
+async def test_the_cli_prints_the_document_the_app_serves(
+    gateway: Gateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["openapi", "--config", str(CONFIG_DIR)]) == 0
+    out = capsys.readouterr().out  # the gateway's own log lines may come first
+    printed, _ = json.JSONDecoder().raw_decode(out[out.index('{\n  "openapi"') :])
+    assert printed["paths"].keys() == (await served(gateway))["paths"].keys()
 
 
 async def test_every_mounted_route_is_described_and_nothing_else(gateway: Gateway) -> None:
