@@ -38,6 +38,7 @@ from hypothesis import strategies as st
 from yarl import URL
 
 from bench._common import ROOT
+from gateway import logging as gateway_logging
 from gateway.app import create_app
 from gateway.config import load_config
 from gateway.progress import track
@@ -292,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=12345)
     args = parser.parse_args(argv)
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # the parser's refusals, counted
+    gateway_logging.configure("ERROR")  # the gateway's warnings (feeds without a platform) are noise here
     target = Target(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     target.start()
     failed = False

@@ -34,11 +34,12 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import from_json
 
+from adapters.base import Handler
 from gateway.errors import BadRequest, UnsupportedMediaType
 
 Auth = Literal["operator", "unit"]
 Endpoint = Callable[..., Awaitable[web.StreamResponse]]
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+"""A handler that takes its declared models as keyword arguments."""
 ATTRIBUTE = "__hotline_operation__"
 STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 """The configuration every declared model shares."""
