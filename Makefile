@@ -4,20 +4,30 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= config
 
-.PHONY: install dev run test test-deps lint typecheck bench fuzz clean
+.PHONY: install dev run test test-deps lint typecheck bench fuzz clean constraints
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Installs are pinned by constraints.txt (every package, dev extras too): `make constraints` renews it.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e .
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e .
 	touch $@
 
 dev: $(VENV)/.dev-installed
 
 $(VENV)/.dev-installed: $(VENV)/.installed
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
+
+# The newest versions pyproject.toml allows, resolved in a fresh venv and pinned for every install.
+constraints:
+	rm -rf $(VENV)-lock
+	$(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+	( echo "# Every package of make install and make dev, pinned by make constraints (run it to renew)."; \
+	  $(VENV)-lock/bin/pip freeze --exclude-editable --disable-pip-version-check ) > constraints.txt
+	rm -rf $(VENV)-lock
 
 run: install
 	$(BIN)/hotline-gateway serve --config $(CONFIG)
@@ -46,10 +56,12 @@ test-deps:
 bench: dev
 	$(BIN)/python -m bench.e2e
 
-# Every inbound channel surface, 100,000 inputs each (bench/fuzz.py): 0 5xx and 0 crashes, or it fails.
+# Every inbound surface, 100,000 inputs each: the channels (bench/fuzz.py) and the gateway's own
+# APIs (bench/fuzz_api.py, needs Redis: REDIS_URL, default 127.0.0.1:6379). 0 5xx and 0 crashes, or it fails.
 FUZZ_EXAMPLES ?= 100000
 fuzz: dev
 	$(BIN)/python -m bench.fuzz --examples $(FUZZ_EXAMPLES)
+	$(BIN)/python -m bench.fuzz_api --examples $(FUZZ_EXAMPLES)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

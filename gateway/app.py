@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import structlog
@@ -12,6 +13,7 @@ from adapters.base import Handler
 from gateway import dashboard, metrics, openapi
 from gateway.api import deliveries, inquiry, operators, units
 from gateway.api import health as health_api
+from gateway.api.declare import operation
 from gateway.errors import HotlineError, TransientError
 from gateway.health.http import channel_outcomes
 from gateway.http import json_response
@@ -54,11 +56,15 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return error_response(500, "internal", "internal error; it has been logged")
 
 
+@operation("health")
 async def healthz(request: web.Request) -> web.Response:
+    """The process is alive."""
     return json_response({"status": "alive"})
 
 
+@operation("health", responses={503: "not ready: a check failed"})
 async def readyz(request: web.Request) -> web.Response:
+    """Configuration loaded, Redis reachable, workers running."""
     runtime = request.app[RUNTIME]
     checks: dict[str, bool] = {"config": True, "workers": runtime.workers_running}
     try:
@@ -81,16 +87,27 @@ def create_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
     app.router.add_routes(operators.routes)
     app.router.add_routes(deliveries.routes)
     app.router.add_routes(inquiry.routes)
-    for more in (health_api.routes, metrics.routes, dashboard.routes, openapi.routes):
+    for more in (health_api.routes, metrics.routes, dashboard.routes):
         app.router.add_routes(more)
     by_kind: dict[type, list[object]] = {}
+    app[openapi.ROUTE_KINDS] = kinds = {}
     for channel_id, adapter in runtime.adapters.items():
         by_kind.setdefault(type(adapter), []).append(adapter)
         for route in adapter.routes():
-            app.router.add_route(route.method, f"/channels/{channel_id}{route.path}", route.handler)
+            path = f"/channels/{channel_id}{route.path}"
+            app.router.add_route(route.method, path, route.handler)
+            kinds[(route.method, path)] = adapter.kind
     for kind, adapters in by_kind.items():
         for route in kind.shared_routes(adapters):  # type: ignore[attr-defined]
             app.router.add_route(route.method, route.path, route.handler)
+            kinds[(route.method, route.path)] = kind.kind  # type: ignore[attr-defined]
+    openapi.mount(app)
+    app[deliveries.STOPPING] = stopping = asyncio.Event()
+
+    async def stop_polls(app: web.Application) -> None:
+        stopping.set()  # before aiohttp waits for the requests in flight: long polls answer now
+
+    app.on_shutdown.append(stop_polls)
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         await runtime.start(workers=workers)

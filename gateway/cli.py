@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -161,6 +162,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(e.message, file=sys.stderr)
         return 2
+    production = args.production or os.environ.get("HOTLINE_ENV", "").lower() == "production"
+    if production and config.demo_defaults:
+        print(
+            "refusing to serve in production: these variables are unset or on their demo default: "
+            + ", ".join(config.demo_defaults),
+            file=sys.stderr,
+        )
+        return 2
     for name in config.demo_defaults:
         log.warning("config.demo_default", variable=name, hint="set it before production use")
     redis_url = os.environ.get("REDIS_URL")
@@ -185,10 +194,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
         units=len(config.network),
     )
     try:
-        web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+        web.run_app(
+            app,
+            host=args.host,
+            port=args.port,
+            print=None,
+            access_log_class=gateway_logging.AccessLogger,
+            access_log=logging.getLogger("hotline.access"),
+        )
     finally:
         if embedded is not None:
             embedded.close()
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    """The OpenAPI 3.1 document ``/openapi.json`` serves, from the app this configuration builds."""
+    import redis.asyncio as aioredis
+
+    from gateway.app import create_app
+    from gateway.openapi import document
+    from gateway.runtime import Runtime
+
+    config = _config(args)
+    runtime = Runtime(config, aioredis.Redis(), Keys("hl"), load_kinds(strict=False))  # never connects
+    print(json.dumps(document(create_app(runtime, workers=False)), ensure_ascii=False, indent=2))
     return 0
 
 
@@ -283,9 +313,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve = with_config(sub.add_parser("serve", help="run HTTP and workers in one process"))
     serve.add_argument("--host", default=os.environ.get("HOTLINE_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("HOTLINE_PORT", "8080")))
+    serve.add_argument(
+        "--production",
+        action="store_true",
+        help="refuse demo secrets (also HOTLINE_ENV=production)",
+    )
     serve.set_defaults(fn=cmd_serve)
 
     sub.add_parser("schema", help="print the appeal JSON Schema").set_defaults(fn=cmd_schema)
+    openapi = with_config(sub.add_parser("openapi", help="print the OpenAPI 3.1 document of the HTTP API"))
+    openapi.set_defaults(fn=cmd_openapi)
 
     check = with_config(sub.add_parser("check-config", help="validate the configuration"))
     check.add_argument("--json", action="store_true")

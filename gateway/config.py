@@ -159,6 +159,8 @@ class _Substitution:
             name, default = match.group(1), match.group(2)
             self.referenced.add(f"{self.file}#{path}")
             if name in self.env and self.env[name] != "":
+                if self.env[name] == default:  # set, but to the demo value itself
+                    self.defaults_used.add(name)
                 return self.env[name]
             if default is not None:
                 self.defaults_used.add(name)

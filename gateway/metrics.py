@@ -1,5 +1,9 @@
-"""``GET /metrics``: Prometheus text format, series ``hotline_*`` with ``channel`` and ``unit`` labels.
+"""``GET /metrics``: Prometheus text format, after Prometheus's naming practice: one family per
+measurement, the outcome a label, base units in the name (``_seconds``), ``_total`` on counters, and
+the client library's ``process_*`` and ``python_*`` collectors.
 
+Label values are bounded by configuration, never by traffic: ``channel`` (the configured channels),
+``unit`` (the member units), ``outcome`` and ``status`` (the fixed sets below), ``queue`` (six names).
 Counters and the latency histogram are per process (Prometheus adds the processes up); queue depths
 and the channel and unit status are read from Redis at scrape time, so any process tells the truth.
 """
@@ -14,10 +18,14 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    GCCollector,
     Histogram,
+    PlatformCollector,
+    ProcessCollector,
     generate_latest,
 )
 
+from gateway.api.declare import operation
 from gateway.health.rules import Status
 
 if TYPE_CHECKING:
@@ -26,6 +34,7 @@ if TYPE_CHECKING:
 routes = web.RouteTableDef()
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 STATUSES: tuple[Status, ...] = ("healthy", "degraded", "silent", "down", "disabled")
+OUTCOMES = ("accepted", "duplicate", "rejected", "failed")
 
 
 class Metrics:
@@ -33,15 +42,19 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry(auto_describe=True)
-        self.channel: dict[str, Counter] = {
-            outcome: Counter(
-                f"hotline_channel_{outcome}",
-                f"Messages {outcome} on a channel (this process).",
-                ["channel"],
-                registry=r,
-            )
-            for outcome in ("received", "accepted", "duplicate", "rejected", "failed")
-        }
+        self.received = Counter(
+            "hotline_channel_received",
+            "Requests on a channel's routes and messages a poller fetched (this process).",
+            ["channel"],
+            registry=r,
+        )
+        self.outcomes = Counter(
+            "hotline_channel_messages",
+            "Messages on a channel by outcome (this process): accepted, duplicate, rejected (4xx: forged "
+            "or malformed), failed (5xx: the store unavailable, a fault).",
+            ["channel", "outcome"],
+            registry=r,
+        )
         self.channel_status = Gauge(
             "hotline_channel_status", "1 for the channel's current status.", ["channel", "status"], registry=r
         )
@@ -79,9 +92,15 @@ class Metrics:
         )
         self.alerts_active = Gauge("hotline_alerts_active", "Operator alerts now raised.", registry=r)
 
+        for collector in (ProcessCollector, PlatformCollector, GCCollector):
+            collector(registry=r)
+
     def count(self, channel: str, outcomes: tuple[str, ...]) -> None:
         for outcome in outcomes:
-            self.channel[outcome].labels(channel=channel).inc()
+            if outcome == "received":
+                self.received.labels(channel=channel).inc()
+            elif outcome in OUTCOMES:
+                self.outcomes.labels(channel=channel, outcome=outcome).inc()
 
     def attempt(self, unit: str, ok: bool, seconds: float) -> None:
         self.delivery_attempts.labels(unit=unit, outcome="ok" if ok else "failed").inc()
@@ -115,7 +134,9 @@ class Metrics:
 
 
 @routes.get("/metrics")
+@operation("health", responses={200: "Prometheus text format"})
 async def metrics(request: web.Request) -> web.Response:
+    """Prometheus metrics: series hotline_*, process_* and python_*."""
     from gateway.runtime import RUNTIME
 
     runtime = request.app[RUNTIME]

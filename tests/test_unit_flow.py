@@ -83,15 +83,25 @@ async def test_bad_event_bodies_get_4xx_json(gateway: Gateway) -> None:
     record = await gateway.wait_state(appeal_no, "dispatched")
     token = (await gateway.runtime.credentials.get(record.unit)).api_token
     url = f"/api/v1/units/{record.unit}/appeals/{appeal_no}/events"
-    for body, kwargs in [
-        ("not json", {"data": b"{oops", "headers": {**_bearer(token), "Content-Type": "application/json"}}),
-        ("unknown type", {"json": {"type": "teleported"}, "headers": _bearer(token)}),
-        ("extra field", {"json": {"type": "signed", "x": 1}, "headers": _bearer(token)}),
-        ("form", {"data": {"type": "signed"}, "headers": _bearer(token)}),
+    as_json = {**_bearer(token), "Content-Type": "application/json"}
+    for body, status, kwargs in [
+        ("not json", 400, {"data": b"{oops", "headers": as_json}),
+        ("nested 100,000 deep", 400, {"data": b"[" * 100_000 + b"]" * 100_000, "headers": as_json}),
+        ("a 5,000-digit integer", 400, {"data": b'{"type": "signed", "days": ' + b"9" * 5000 + b"}"}),
+        ("a lone surrogate", 400, {"data": b'{"type": "progress", "note": "\\ud800"}', "headers": as_json}),
+        ("not UTF-8", 400, {"data": b'{"type": "progress", "note": "\xff\xfe"}', "headers": as_json}),
+        ("NaN", 400, {"data": b'{"type": "extension_requested", "days": NaN}', "headers": as_json}),
+        ("Unicode digits", 400, {"json": {"type": "extension_requested", "days": "²"}, "headers": as_json}),
+        ("unknown type", 400, {"json": {"type": "teleported"}, "headers": _bearer(token)}),
+        ("extra field", 400, {"json": {"type": "signed", "x": 1}, "headers": _bearer(token)}),
+        ("form", 415, {"data": {"type": "signed"}, "headers": _bearer(token)}),
     ]:
+        kwargs.setdefault("headers", as_json)
         response = await gateway.client.post(url, **kwargs)
-        assert response.status == 400, body
-        assert (await response.json())["error"]["code"] == "bad_request"
+        assert response.status == status, body
+        code = "bad_request" if status == 400 else "unsupported_media_type"
+        assert (await response.json())["error"]["code"] == code, body
+    assert (await gateway.runtime.appeals.require(appeal_no)).state.value == "dispatched"
 
 
 async def test_no_keyword_goes_to_the_manual_queue(gateway: Gateway) -> None:

@@ -7,23 +7,22 @@ from collections import Counter
 from typing import Any
 
 from aiohttp import web
+from pydantic import Field
 
+from gateway.api.declare import Declared, operation
 from gateway.api.operators import require_operator
-from gateway.errors import BadRequest
 from gateway.http import json_response
 from gateway.runtime import Runtime
 
 routes = web.RouteTableDef()
 
 
-def _limit(request: web.Request, default: int, most: int) -> int:
-    try:
-        value = int(request.query.get("limit", str(default)))
-    except ValueError:
-        raise BadRequest("limit is a whole number", field="limit") from None
-    if value < 1:
-        raise BadRequest("limit is at least 1", field="limit")
-    return min(value, most)
+class OverdueQuery(Declared):
+    limit: int = Field(default=200, ge=1, le=1000, description="most appeals listed")
+
+
+class AlertsQuery(Declared):
+    limit: int = Field(default=50, ge=1, le=1000, description="most notices of the log listed")
 
 
 def _report(runtime: Runtime, items: list[dict[str, Any]]) -> web.Response:
@@ -35,6 +34,7 @@ def _report(runtime: Runtime, items: list[dict[str, Any]]) -> web.Response:
 
 
 @routes.get("/api/v1/channels")
+@operation("operators", auth="operator")
 async def channels(request: web.Request) -> web.Response:
     """Every configured channel (disabled ones too) with its status, counts, rates and last times."""
     runtime = require_operator(request)
@@ -42,6 +42,7 @@ async def channels(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/units/health")
+@operation("operators", auth="operator")
 async def units(request: web.Request) -> web.Response:
     """Every member unit's delivery health: success rate, last success, failures, breaker, pending."""
     runtime = require_operator(request)
@@ -49,17 +50,19 @@ async def units(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/overdue")
-async def overdue(request: web.Request) -> web.Response:
+@operation("operators", auth="operator")
+async def overdue(request: web.Request, query: OverdueQuery) -> web.Response:
     """Open appeals past the deadline they wait on (signing while dispatched, else the reply)."""
     runtime = require_operator(request)
-    items = await runtime.health.deadlines.overdue(runtime.clock(), _limit(request, 200, 1000))
+    items = await runtime.health.deadlines.overdue(runtime.clock(), query.limit)
     return json_response({"count": len(items), "items": items})
 
 
 @routes.get("/api/v1/alerts")
-async def alerts(request: web.Request) -> web.Response:
+@operation("operators", auth="operator")
+async def alerts(request: web.Request, query: AlertsQuery) -> web.Response:
     """Alerts now raised, and the latest raised and resolved notices (newest first)."""
     runtime = require_operator(request)
-    limit = _limit(request, 50, 1000)
+    limit = query.limit
     log = [json.loads(x) for x in await runtime.redis.lrange(runtime.keys.alerts_log, 0, limit - 1)]
     return json_response({"active": await runtime.alerts.active(), "log": log})

@@ -17,12 +17,13 @@ not); past either, 429 with ``Retry-After``, whatever the tail.
 from __future__ import annotations
 
 import hmac
-import re
 from typing import Any
 
 from aiohttp import web
+from pydantic import Field
 
-from gateway.errors import BadRequest, NotFound, RateLimited
+from gateway.api.declare import Declared, operation
+from gateway.errors import NotFound, RateLimited
 from gateway.http import json_response
 from gateway.lifecycle import State
 from gateway.runtime import RUNTIME, Runtime
@@ -34,8 +35,18 @@ ADDRESS_WINDOW = 60
 WRONG_TAIL_LIMIT = 5
 WRONG_TAIL_WINDOW = 3600
 
-_APPEAL_NO = re.compile(r"^[A-Z]{0,8}-?\d{8}-\d{6,12}$")
-_TAIL = re.compile(r"^[0-9]{4}$")
+
+class InquiryQuery(Declared):
+    appeal_no: str = Field(
+        pattern=r"^[A-Z]{0,8}-?[0-9]{8}-[0-9]{6,12}$",
+        max_length=40,
+        description="the appeal number the citizen was given",
+        examples=["BB-20261129-000042"],
+    )
+    phone_tail: str = Field(
+        pattern=r"^[0-9]{4}$", description="the last 4 digits of the phone number given", examples=["1234"]
+    )
+
 
 # KEYS[1] counter; ARGV[1] window (s); ARGV[2] '1' counts this request, '0' only reads.
 # Returns {count, seconds left in the window}.
@@ -92,7 +103,7 @@ EVENT_LABELS: dict[str, str] = {
 
 def phone_tail(phone: str | None) -> str | None:
     """The last four digits of a phone number; None when it has fewer."""
-    digits = "".join(ch for ch in phone or "" if ch.isdigit())
+    digits = "".join(ch for ch in phone or "" if ch in "0123456789")  # not isdigit(): "²" is one
     return digits[-4:] if len(digits) >= 4 else None
 
 
@@ -115,22 +126,27 @@ def _not_found() -> NotFound:
     return NotFound("no appeal with this number and phone")
 
 
-@routes.get("/api/v1/inquiry")
-async def inquiry(request: web.Request) -> web.Response:
+async def _limit_address(request: web.Request) -> None:
+    """Every request counts against its address's window, malformed ones too."""
     runtime = request.app[RUNTIME]
-    keys = runtime.keys
     address = request.remote or "unknown"
-    used, left = await _count(runtime, keys.k("inquiry", "addr", address), ADDRESS_WINDOW, hit=True)
+    key = runtime.keys.k("inquiry", "addr", address)
+    used, left = await _count(runtime, key, ADDRESS_WINDOW, hit=True)
     if used > ADDRESS_LIMIT:
         raise RateLimited("too many inquiries from this address; try again later", retry_after=left)
 
-    appeal_no = request.query.get("appeal_no", "").strip()
-    tail = request.query.get("phone_tail", "").strip()
-    if not _APPEAL_NO.match(appeal_no):
-        raise BadRequest("appeal_no must be an appeal number such as BB-20261129-000042")
-    if not _TAIL.match(tail):
-        raise BadRequest("phone_tail must be exactly the last 4 digits of your phone number")
 
+@routes.get("/api/v1/inquiry")
+@operation(
+    "citizens",
+    guard=_limit_address,
+    responses={404: "no appeal with this number and phone", 429: "rate limited"},
+)
+async def inquiry(request: web.Request, query: InquiryQuery) -> web.Response:
+    """A citizen's own appeal: state and timeline, by appeal number and phone tail (查询)."""
+    runtime = request.app[RUNTIME]
+    keys = runtime.keys
+    appeal_no, tail = query.appeal_no, query.phone_tail
     misses_key = keys.k("inquiry", "miss", appeal_no)
     misses, left = await _count(runtime, misses_key, WRONG_TAIL_WINDOW, hit=False)
     if misses >= WRONG_TAIL_LIMIT:

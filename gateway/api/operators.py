@@ -7,10 +7,10 @@ import json
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from gateway.api.auth import require_token
-from gateway.api.units import parse, read_json
+from gateway.api.declare import Declared, operation
 from gateway.appeals import AppealRecord, history_event
 from gateway.delivery import EVENT_REOPENED
 from gateway.dispatch import assignment_of
@@ -61,7 +61,9 @@ async def _apply(
 
 
 @routes.get("/api/v1/appeals/{appeal_no}")
+@operation("operators", auth="operator", responses={404: "no such appeal"})
 async def get_appeal(request: web.Request) -> web.Response:
+    """An appeal with its routing decision and history."""
     runtime = require_operator(request)
     record = await _record(runtime, request)
     body = record.summary()
@@ -81,14 +83,16 @@ def _named(runtime: Any, candidates: list[dict[str, Any]]) -> list[dict[str, Any
     return out
 
 
+class QueueQuery(Declared):
+    limit: int = Field(default=100, ge=1, le=500, description="how many entries, oldest first")
+
+
 @routes.get("/api/v1/dispatch-queue")
-async def dispatch_queue(request: web.Request) -> web.Response:
+@operation("operators", auth="operator")
+async def dispatch_queue(request: web.Request, query: QueueQuery) -> web.Response:
     """The manual dispatch queue, oldest first, with the router's top candidates."""
     runtime = require_operator(request)
-    try:
-        limit = min(max(int(request.query.get("limit", "100")), 1), 500)
-    except ValueError:
-        raise BadRequest("limit is a whole number", field="limit") from None
+    limit = query.limit
     entries: Any = await runtime.redis.zrange(runtime.keys.manual_queue, 0, limit - 1, withscores=True)
     items = []
     for member, since in entries:
@@ -109,17 +113,16 @@ async def dispatch_queue(request: web.Request) -> web.Response:
     return json_response({"count": len(items), "items": items})
 
 
-class Assign(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    unit: str = Field(min_length=1)
+class Assign(Declared):
+    unit: str = Field(min_length=1, max_length=64, description="a member unit's id")
     note: str | None = Field(default=None, max_length=2000)
 
 
 @routes.post("/api/v1/appeals/{appeal_no}/assign")
-async def assign(request: web.Request) -> web.Response:
+@operation("operators", auth="operator", responses={404: "no such appeal", 409: "out of order"})
+async def assign(request: web.Request, body: Assign) -> web.Response:
     """Assign by hand (from the manual queue, or to override the router)."""
     runtime = require_operator(request)
-    body: Assign = parse(Assign, await read_json(request))
     record = await _record(runtime, request)
     _step("assigned", record)
     unit = runtime.config.network.get(body.unit)
@@ -150,17 +153,16 @@ async def assign(request: web.Request) -> web.Response:
 DECIDED = {"approve": "approved", "deny": "denied"}
 
 
-class ExtensionDecision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ExtensionDecision(Declared):
     decision: Literal["approve", "deny"]
     note: str | None = Field(default=None, max_length=2000)
 
 
 @routes.post("/api/v1/appeals/{appeal_no}/extension")
-async def decide_extension(request: web.Request) -> web.Response:
+@operation("operators", auth="operator", responses={404: "no such appeal", 409: "no request waiting"})
+async def decide_extension(request: web.Request, body: ExtensionDecision) -> web.Response:
     """Approve or deny a unit's pending extension request; the deadline moves only on approval."""
     runtime = require_operator(request)
-    body: ExtensionDecision = parse(ExtensionDecision, await read_json(request))
     record = await _record(runtime, request)
     _step("extension_decided", record)
     pending = record.extension or {}
@@ -182,17 +184,16 @@ async def decide_extension(request: web.Request) -> web.Response:
     return json_response({"appeal_no": record.appeal.appeal_no, "extension": DECIDED[body.decision]})
 
 
-class ReturnVisit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReturnVisit(Declared):
     satisfaction: Literal["satisfied", "basically_satisfied", "unsatisfied"]
     note: str | None = Field(default=None, max_length=2000)
 
 
 @routes.post("/api/v1/appeals/{appeal_no}/return-visit")
-async def return_visit(request: web.Request) -> web.Response:
+@operation("operators", auth="operator", responses={404: "no such appeal", 409: "out of order"})
+async def return_visit(request: web.Request, body: ReturnVisit) -> web.Response:
     """The centre's return visit 回访 to the citizen after the reply."""
     runtime = require_operator(request)
-    body: ReturnVisit = parse(ReturnVisit, await read_json(request))
     record = await _record(runtime, request)
     await _apply(
         runtime,
@@ -205,17 +206,16 @@ async def return_visit(request: web.Request) -> web.Response:
     return json_response({"appeal_no": record.appeal.appeal_no, "state": State.visited.value})
 
 
-class Review(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Review(Declared):
     decision: Literal["approve", "reopen"]
     note: str | None = Field(default=None, max_length=2000)
 
 
 @routes.post("/api/v1/appeals/{appeal_no}/review")
-async def review(request: web.Request) -> web.Response:
+@operation("operators", auth="operator", responses={404: "no such appeal", 409: "out of order"})
+async def review(request: web.Request, body: Review) -> web.Response:
     """Review 审核: approve files 归档 the appeal; reopen sends it back to its unit (counted)."""
     runtime = require_operator(request)
-    body: Review = parse(Review, await read_json(request))
     record = await _record(runtime, request)
     appeal_no = record.appeal.appeal_no
     now = runtime.clock()
@@ -258,6 +258,7 @@ async def review(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/routing/reload")
+@operation("operators", auth="operator", responses={422: "the configuration was refused"})
 async def reload_routing(request: web.Request) -> web.Response:
     """Re-read the routing configuration now; an invalid one is refused and the old one serves on."""
     runtime = require_operator(request)

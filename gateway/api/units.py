@@ -7,50 +7,42 @@ import json
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from gateway.api.auth import bearer
+from gateway.api.declare import Declared, operation
 from gateway.appeals import AppealRecord, history_event
 from gateway.dispatch import assignment_of
 from gateway.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from gateway.http import json_response
 from gateway.lifecycle import UNIT_STEPS, State, step
 from gateway.runtime import RUNTIME, Runtime
-from normalizer import Attachment
+from normalizer import AttachmentKind
 from router import UnitKind
 
 routes = web.RouteTableDef()
 
 
-class UnitEvent(BaseModel):
-    """One event a unit reports. Which fields apply depends on ``type``."""
+class ReplyAttachment(Declared):
+    """A file a unit's reply points to."""
 
-    model_config = ConfigDict(extra="forbid")
+    kind: AttachmentKind
+    url: str | None = Field(default=None, max_length=2000)
+    mime_type: str | None = Field(default=None, max_length=200)
+    size: int | None = Field(default=None, ge=0, le=2**40, description="bytes")
+    transcript: str | None = Field(default=None, max_length=10000, description="speech-to-text of audio")
+
+
+class UnitEvent(Declared):
+    """One event a unit reports. Which fields apply depends on ``type``."""
 
     type: Literal["signed", "returned", "sub_assigned", "progress", "extension_requested", "replied"]
     note: str | None = Field(default=None, max_length=2000, description="progress: what was done")
     reason: str | None = Field(default=None, max_length=2000, description="returned, extension")
-    unit: str | None = Field(default=None, description="sub_assigned: the level-3 unit")
+    unit: str | None = Field(default=None, max_length=64, description="sub_assigned: the level-3 unit")
     days: int | None = Field(default=None, ge=1, le=60, description="extension_requested: working days")
     content: str | None = Field(default=None, max_length=10000, description="replied: the answer")
-    attachments: tuple[Attachment, ...] = ()
-
-
-async def read_json(request: web.Request) -> Any:
-    if request.content_type != "application/json":
-        raise BadRequest("send a JSON body (Content-Type: application/json)")
-    try:
-        return json.loads(await request.read())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BadRequest("the body is not valid JSON") from None
-
-
-def parse(model: type[BaseModel], data: Any) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as e:
-        errors = e.errors(include_url=False, include_context=False, include_input=False)
-        raise BadRequest("invalid body", errors=errors) from None
+    attachments: tuple[ReplyAttachment, ...] = Field(default=(), max_length=20)
 
 
 async def authenticate_unit(request: web.Request, runtime: Runtime) -> str:
@@ -78,11 +70,14 @@ def _require(value: object, event: str, field: str) -> None:
 
 
 @routes.post("/api/v1/units/{unit_id}/appeals/{appeal_no}/events")
-async def post_event(request: web.Request) -> web.Response:
+@operation("units", auth="unit", responses={404: "not assigned to this unit", 409: "out of order"})
+async def post_event(request: web.Request, body: UnitEvent) -> web.Response:
+    """Report an event on an appeal assigned to the unit: signed 签收, returned 退回, sub_assigned,
+    progress, extension_requested, replied."""
     runtime = request.app[RUNTIME]
     unit_id = await authenticate_unit(request, runtime)
     appeal_no = request.match_info["appeal_no"]
-    event: UnitEvent = parse(UnitEvent, await read_json(request))
+    event = body
     record = await own_appeal(runtime, unit_id, appeal_no, or_supervised=False)
     try:
         found = step(UNIT_STEPS, event.type, record.state)
@@ -174,6 +169,7 @@ async def _sub_assign(runtime: Runtime, record: AppealRecord, unit_id: str, even
 
 
 @routes.get("/api/v1/units/{unit_id}/appeals/{appeal_no}")
+@operation("units", auth="unit", responses={404: "not assigned to this unit"})
 async def get_appeal(request: web.Request) -> web.Response:
     """An appeal assigned to the unit, or passed down by it (the parent keeps sight of it)."""
     runtime = request.app[RUNTIME]

@@ -8,6 +8,8 @@ from importlib import resources
 
 from aiohttp import web
 
+from gateway.api.declare import operation
+
 routes = web.RouteTableDef()
 TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 # Read once at import, before the event loop serves: no file reads while serving.
@@ -32,10 +34,14 @@ def _file(name: str) -> web.Response:
 
 
 @routes.get("/dashboard")
+@operation("dashboard")
 async def page(request: web.Request) -> web.Response:
+    """The staff dashboard page (signs in with the operator token)."""
     return _file("index.html")
 
 
 @routes.get("/dashboard/{name}")
+@operation("dashboard", responses={404: "no such file"})
 async def asset(request: web.Request) -> web.Response:
+    """The dashboard's script and style sheet."""
     return _file(request.match_info["name"])

@@ -62,11 +62,15 @@ async def test_bar_channels_metrics_health_and_dashboard(gateway: Gateway, confi
 
     metrics = await (await gateway.client.get("/metrics")).text()
     assert 'hotline_channel_received_total{channel="sms-12345"} 4.0' in metrics
-    assert 'hotline_channel_accepted_total{channel="sms-12345"} 3.0' in metrics
-    assert 'hotline_channel_rejected_total{channel="wechat-official"} 1.0' in metrics
+    assert 'hotline_channel_messages_total{channel="sms-12345",outcome="accepted"} 3.0' in metrics
+    assert 'hotline_channel_messages_total{channel="sms-12345",outcome="duplicate"} 1.0' in metrics
+    assert 'hotline_channel_messages_total{channel="wechat-official",outcome="rejected"} 1.0' in metrics
     assert 'hotline_channel_status{channel="sms-12345",status="healthy"} 1.0' in metrics
     assert 'hotline_queue_depth{queue="intake"}' in metrics
     assert 'hotline_queue_depth{queue="manual"}' in metrics
+    assert "process_resident_memory_bytes" in metrics and "python_info{" in metrics
+    families = {line.split()[2] for line in metrics.splitlines() if line.startswith("# TYPE hotline_")}
+    assert not any(f.startswith(("hotline_channel_accepted", "hotline_channel_failed")) for f in families)
 
     assert (await gateway.client.get("/healthz")).status == 200
     ready = await gateway.client.get("/readyz")
@@ -154,7 +158,8 @@ async def test_storage_failures_count_as_failed(
         for i in range(3):
             assert await post_sms(down, sms(i, "13912341234", "停水了")) == 503
         registry = down.runtime.health.metrics.registry  # this process's counters; Redis is down
-        assert registry.get_sample_value("hotline_channel_failed_total", {"channel": "sms-12345"}) == 3
+        failed = {"channel": "sms-12345", "outcome": "failed"}
+        assert registry.get_sample_value("hotline_channel_messages_total", failed) == 3
         assert registry.get_sample_value("hotline_channel_received_total", {"channel": "sms-12345"}) == 3
     finally:
         await down.client.close()
