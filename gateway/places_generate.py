@@ -195,7 +195,7 @@ def generate(
     city: str, province: str, codes: list[Path], previous: Mapping[str, Any] | None
 ) -> tuple[str, int]:
     """The places.yaml text and the number of hand-made areas kept. Needs jionlp."""
-    import jionlp as jio  # type: ignore[import-untyped]  # optional extra: heavy (~70 MB), used only here
+    import jionlp as jio  # optional extra: heavy (~70 MB), used only here
 
     table = jio.china_location_loader(detail=True)[province][city]
     places = build_places(city, table, read_codes(codes))
