@@ -9,7 +9,6 @@ An entry that fails ``max_attempts`` times goes to the dead-letter stream ``hl:i
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 from collections.abc import Callable
@@ -20,16 +19,11 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError, ResponseError
 
-from gateway.appeals import Appeals, history_event
-from gateway.assignments import Assignments
 from gateway.config import Config, IntakeSettings
 from gateway.errors import Conflict
-from gateway.lifecycle import MAX_RETURNS, State
-from gateway.sla import deadlines
+from gateway.loop import MAX_RETURNS, Loop, State
 from gateway.store import Keys
-from normalizer import Appeal
 from router import Decision, route
-from router.network import Network
 
 GROUP = "router"
 BLOCK_MS = 250  # also how often held appeals are looked at
@@ -40,21 +34,17 @@ class DispatchWorker:
         self,
         redis: aioredis.Redis,
         keys: Keys,
-        appeals: Appeals,
-        assignments: Assignments,
+        loop: Loop,
         config: Callable[[], Config],
         settings: IntakeSettings,
         clock: Callable[[], datetime],
-        on_dispatched: Callable[[], None] = lambda: None,
     ) -> None:
         self.redis = redis
         self.keys = keys
-        self.appeals = appeals
-        self.assignments = assignments
+        self.loop = loop
         self.config = config
         self.settings = settings
         self.clock = clock
-        self.on_dispatched = on_dispatched
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         self.log = structlog.get_logger("dispatch")
         self.running = False
@@ -77,7 +67,7 @@ class DispatchWorker:
                 if loop.time() >= next_claim:
                     await self._reclaim()
                     next_claim = loop.time() + self.settings.claim_idle_seconds / 2
-                await self.appeals.release_held(self.clock().timestamp())
+                await self.loop.release_held(self.clock().timestamp())
                 batches: Any = await self.redis.xreadgroup(
                     GROUP, self.consumer, {self.keys.intake_stream: ">"}, count=32, block=BLOCK_MS
                 )
@@ -138,7 +128,7 @@ class DispatchWorker:
     async def dispatch(self, appeal_no: str) -> Decision | None:
         """Route an accepted appeal (new, or returned by a unit) and assign it. Units that returned
         it are never chosen again; after ``MAX_RETURNS`` returns the centre decides by hand."""
-        record = await self.appeals.get(appeal_no)
+        record = await self.loop.get(appeal_no)
         if record is None:
             raise LookupError(f"intake entry for a missing appeal {appeal_no}")
         if record.state is not State.accepted:
@@ -162,74 +152,16 @@ class DispatchWorker:
         if decision.urgency is not None:
             updates["urgency"] = decision.urgency
         appeal = appeal.model_copy(update=updates)
-        now = self.clock()
         log = self.log.bind(appeal_no=appeal_no, channel=appeal.channel_id)
         too_many = len(record.returned_by) >= MAX_RETURNS
         if decision.unit is None or too_many:
             why = f"returned {len(record.returned_by)} times" if too_many else decision.explanation
-            event = history_event(
-                "manual",
-                "router",
-                now,
-                state=State.manual.value,
-                explanation=why,
-                candidates=[c.model_dump(mode="json") for c in decision.candidates],
-            )
-            await self.assignments.to_manual(
-                appeal_no,
-                allowed={State.accepted},
-                event=event,
-                appeal_json=appeal.model_dump_json(),
-                decision_json=decision.model_dump_json(),
-            )
+            await self.loop.to_manual(record, appeal, decision, why)
             log.info("appeal.manual", reason=why, confidence=decision.confidence)
             return decision
-        due = deadlines(appeal.urgency, appeal.received_at, config.sla).model_dump(mode="json")
-        event = history_event(
-            "dispatched",
-            "router",
-            now,
-            state=State.dispatched.value,
-            unit=decision.unit,
-            rule=decision.rule,
-            explanation=decision.explanation,
-        )
         try:
-            await self.assignments.assign(
-                appeal_no,
-                decision.unit,
-                allowed={State.accepted},
-                event=event,
-                assignment=assignment_of(config.network, decision.unit, appeal, now, decision, deadlines=due),
-                appeal_json=appeal.model_dump_json(),
-                decision_json=decision.model_dump_json(),
-                deadlines_json=json.dumps(due),
-            )
+            await self.loop.route_to(record, appeal, decision)
         except Conflict:
             return None  # another worker got there first
         log.info("appeal.dispatched", unit=decision.unit, rule=decision.rule, confidence=decision.confidence)
-        self.on_dispatched()
         return decision
-
-
-def assignment_of(
-    network: Network,
-    unit_id: str,
-    appeal: Appeal,
-    at: datetime,
-    decision: Decision | None = None,
-    **extra: Any,
-) -> dict[str, Any]:
-    """What a unit is told about its assignment, beside the appeal itself."""
-    unit = network.get(unit_id)
-    return {
-        "unit": unit_id,
-        "unit_name": unit.name if unit else None,
-        "level": unit.level if unit else None,
-        "category": list(appeal.category),
-        "urgency": appeal.urgency.value,
-        "rule": decision.rule if decision else None,
-        "explanation": decision.explanation if decision else None,
-        "assigned_at": at.isoformat(),
-        **extra,
-    }

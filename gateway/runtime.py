@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,17 +15,15 @@ from aiohttp import web
 
 from adapters.base import Adapter, AdapterContext
 from gateway.alerts import Alerts
-from gateway.appeals import AppealRecord, Appeals
-from gateway.assignments import Assignments
 from gateway.config import Config
 from gateway.credentials import CredentialStore
 from gateway.delivery import DeliveryQueue, DeliveryWorker
 from gateway.delivery.health import UnitHealthStore
 from gateway.dispatch import DispatchWorker
 from gateway.health.service import HealthService
+from gateway.loop import Loop, LoopListener, Stepped
 from gateway.registry import Registry
 from gateway.reload import RoutingReloader
-from gateway.sla import Deadlines, extend
 from gateway.store import Keys
 from normalizer import SHANGHAI
 
@@ -46,11 +43,10 @@ class Runtime:
     clock: Callable[[], datetime] = shanghai_now
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     reload_interval: float = 2.0
-    appeals: Appeals = field(init=False)
+    loop: Loop = field(init=False)
     credentials: CredentialStore = field(init=False)
     alerts: Alerts = field(init=False)
     unit_health: UnitHealthStore = field(init=False)
-    assignments: Assignments = field(init=False)
     deliveries: DeliveryQueue = field(init=False)
     dispatcher: DispatchWorker = field(init=False)
     deliverer: DeliveryWorker = field(init=False)
@@ -63,43 +59,33 @@ class Runtime:
 
     def __post_init__(self) -> None:
         config = self.config
-        self.appeals = Appeals(
-            self.redis,
-            self.keys,
-            prefix=config.gateway.centre.appeal_no_prefix,
-            network=config.network,
-            channel_kinds={c.id: c.kind for c in config.channels},
-            clock=self.clock,
-        )
         self.credentials = CredentialStore(self.redis, self.keys)
         self.reloader = RoutingReloader(lambda: self.config, self._put_config, self.registry.kinds, self.env)
         self.deliveries = DeliveryQueue(self.redis, self.keys, config.gateway.delivery)
         self.alerts = Alerts(self.redis, self.keys, self.clock)
         self.unit_health = UnitHealthStore(self.redis, self.keys, config.gateway.delivery)
+        # The side effects of the loop, each a listener given to the loop and the delivery worker.
+        self.health = HealthService(self)
+        wake = WakeDelivery()
+        listeners: list[LoopListener] = [self.health, WriteBack(self), wake]
+        self.loop = Loop(self.redis, self.keys, lambda: self.config, clock=self.clock, listeners=listeners)
         self.deliverer = DeliveryWorker(
             self.deliveries,
             self.unit_health,
             self.alerts,
-            self.appeals,
+            self.loop,
             self.credentials,
             lambda: self.config.network,
             config.gateway,
             self.clock,
+            listeners=listeners,
         )
-        self.assignments = Assignments(self.redis, self.keys, lambda: self.config.network, self.clock)
-        self.appeals.on_event = self.assignments.on_event = self.publish
+        wake.worker = self.deliverer
         self.dispatcher = DispatchWorker(
-            self.redis,
-            self.keys,
-            self.appeals,
-            self.assignments,
-            lambda: self.config,
-            config.gateway.intake,
-            self.clock,
-            on_dispatched=self.deliverer.wake.set,
+            self.redis, self.keys, self.loop, lambda: self.config, config.gateway.intake, self.clock
         )
         context = AdapterContext(
-            intake=self.appeals,
+            intake=self.loop,
             clock=self.clock,
             log=structlog.get_logger("adapter"),
             max_body_bytes=config.gateway.intake.max_body_bytes,
@@ -110,37 +96,17 @@ class Runtime:
             if channel.enabled and channel.settings is not None:
                 cls = self.registry.kinds[channel.kind]
                 self.adapters[channel.id] = cls(channel.id, channel.settings, context)
-        self.health = HealthService(self)
-        self.health.wire()
 
-    def publish(self, appeal_no: str, event: str) -> None:
-        """Tell the appeal's channel adapter about a step of the loop (kinds that write back)."""
-        if not any(a.capabilities.writes_back for a in self.adapters.values()):
-            return
-        task = asyncio.create_task(self._publish(appeal_no, json.loads(event)), name=f"event-{appeal_no}")
+    @property
+    def appeals(self) -> Loop:
+        """The loop under its earlier name (reads and intake of appeal records)."""
+        return self.loop
+
+    def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run ``work`` in the background; stop waits for it (briefly)."""
+        task = asyncio.create_task(work, name=name)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-    async def _publish(self, appeal_no: str, event: dict[str, Any]) -> None:
-        record = await self.appeals.get(appeal_no)
-        adapter = self.adapters.get(record.appeal.channel_id) if record else None
-        if record is not None and adapter is not None and adapter.capabilities.writes_back:
-            await adapter.on_event(record.appeal, event)
-
-    def answer_citizen(self, appeal_no: str) -> None:
-        """Answer the citizen in the background (the unit's request does not wait for the channel)."""
-        from gateway.answers import answer_citizen
-
-        task = asyncio.create_task(answer_citizen(self, appeal_no), name=f"answer-{appeal_no}")
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    def extend_deadlines(self, record: AppealRecord, days: int) -> dict[str, Any] | None:
-        """The appeal's deadlines with ``days`` working days added to the reply deadline."""
-        if not record.deadlines:
-            return None
-        current = Deadlines.model_validate(record.deadlines)
-        return extend(current, days, self.config.sla).model_dump(mode="json")
 
     def _put_config(self, config: Config) -> None:
         self.config = config
@@ -179,5 +145,41 @@ class Runtime:
                     "adapter.close_failed", channel=channel_id, error=repr(e)
                 )
 
+
+class WakeDelivery(LoopListener):
+    """A new delivery wakes the delivery worker at once."""
+
+    worker: DeliveryWorker | None = None
+
+    def scheduled(self, delivery_id: str, unit: str) -> None:
+        if self.worker is not None:
+            self.worker.wake.set()
+
+
+class WriteBack(LoopListener):
+    """The loop's steps reach the appeal's channel adapter when its kind writes back upstream, and
+    a unit's reply is carried to the citizen."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def stepped(self, step: Stepped) -> None:
+        rt = self.runtime
+        if step.event.type == "replied":
+            from gateway.answers import answer_citizen
+
+            rt.spawn(answer_citizen(rt, step.appeal_no), name=f"answer-{step.appeal_no}")
+        adapter = rt.adapters.get(step.channel_id)
+        if adapter is not None and adapter.capabilities.writes_back and step.event.type not in INTAKE_EVENTS:
+            rt.spawn(self._publish(adapter, step), name=f"event-{step.appeal_no}")
+
+    async def _publish(self, adapter: Adapter, step: Stepped) -> None:  # type: ignore[type-arg]
+        record = await self.runtime.loop.get(step.appeal_no)
+        if record is not None:
+            await adapter.on_event(record.appeal, step.event.as_dict())
+
+
+INTAKE_EVENTS = frozenset({"accepted", "merged", "citizen_added", "manual", "answered"})
+"""Events the write-back adapters are not told (their own intake, the centre's queue, the answer)."""
 
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)

@@ -24,7 +24,7 @@ from aiohttp import web
 
 from gateway.errors import BadRequest, NotFound, RateLimited
 from gateway.http import json_response
-from gateway.lifecycle import State
+from gateway.loop import State
 from gateway.runtime import RUNTIME, Runtime
 
 routes = web.RouteTableDef()
@@ -120,7 +120,7 @@ async def inquiry(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     keys = runtime.keys
     address = request.remote or "unknown"
-    used, left = await _count(runtime, keys.k("inquiry", "addr", address), ADDRESS_WINDOW, hit=True)
+    used, left = await _count(runtime, keys.inquiry_address(address), ADDRESS_WINDOW, hit=True)
     if used > ADDRESS_LIMIT:
         raise RateLimited("too many inquiries from this address; try again later", retry_after=left)
 
@@ -131,14 +131,14 @@ async def inquiry(request: web.Request) -> web.Response:
     if not _TAIL.match(tail):
         raise BadRequest("phone_tail must be exactly the last 4 digits of your phone number")
 
-    misses_key = keys.k("inquiry", "miss", appeal_no)
+    misses_key = keys.inquiry_misses(appeal_no)
     misses, left = await _count(runtime, misses_key, WRONG_TAIL_WINDOW, hit=False)
     if misses >= WRONG_TAIL_LIMIT:
         raise RateLimited(
             "too many failed inquiries for this appeal number; try again later", retry_after=left
         )
 
-    record = await runtime.appeals.get(appeal_no)
+    record = await runtime.loop.get(appeal_no)
     expected = phone_tail(record.appeal.citizen.phone) if record is not None else None
     if record is None or expected is None or not hmac.compare_digest(expected, tail):
         await _count(runtime, misses_key, WRONG_TAIL_WINDOW, hit=True)
@@ -152,6 +152,6 @@ async def inquiry(request: web.Request) -> web.Response:
         "channel": record.appeal.channel_id,
         "received_at": record.appeal.received_at.isoformat(),
         "unit_name": unit.name if unit is not None else None,
-        "timeline": public_timeline(await runtime.appeals.history(appeal_no)),
+        "timeline": public_timeline(await runtime.loop.history(appeal_no)),
     }
     return json_response(body, headers={"Cache-Control": "no-store"})

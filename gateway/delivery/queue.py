@@ -57,6 +57,20 @@ class DeliveryRecord:
         )
 
 
+def new_delivery(*, appeal_no: str, unit: str, event_type: str, data: str, at: str) -> dict[str, str]:
+    """The fields of a new delivery record (written by the loop's assignment script, or by
+    :meth:`DeliveryQueue.add`): pending, no attempt yet."""
+    return {
+        "appeal_no": appeal_no,
+        "unit": unit,
+        "attempts": "0",
+        "status": "pending",
+        "created_at": at,
+        "assignment": data,
+        "event_type": event_type,
+    }
+
+
 def next_wait(settings: DeliverySettings, attempts: int, age: float, rng: random.Random) -> float | None:
     """Seconds before attempt ``attempts + 1`` of a delivery created ``age`` seconds ago; None when
     it is spent (the schedule, then ``then_every_seconds`` until ``give_up_after_seconds``)."""
@@ -104,18 +118,9 @@ class DeliveryQueue:
         key = self.keys.delivery(delivery_id)
         if not await self.redis.hsetnx(key, "appeal_no", appeal_no):
             return False
+        fields = new_delivery(appeal_no=appeal_no, unit=unit, event_type=event_type, data=data, at=at)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                key,
-                mapping={
-                    "unit": unit,
-                    "attempts": 0,
-                    "status": "pending",
-                    "created_at": at,
-                    "assignment": data,
-                    "event_type": event_type,
-                },
-            )
+            pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
             pipe.zadd(self.keys.inbox(unit) if pull else self.keys.delivery_schedule, {delivery_id: due})
             await pipe.execute()
         return True

@@ -6,16 +6,15 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import structlog
 from redis.exceptions import RedisError
 
 from gateway.alerts import Alerts
-from gateway.appeals import Appeals
 from gateway.config import GatewaySettings
 from gateway.credentials import CredentialStore
 from gateway.delivery.health import UnitHealthStore
@@ -23,6 +22,9 @@ from gateway.delivery.queue import DeliveryQueue, DeliveryRecord
 from gateway.delivery.sender import EVENT_ASSIGNED, SendResult, build_event, post, sign_headers
 from normalizer import Appeal
 from router.network import Network
+
+if TYPE_CHECKING:
+    from gateway.loop import Intake, LoopListener
 
 LEASE_MARGIN = 30.0
 IDLE_POLL = 0.25
@@ -43,13 +45,14 @@ class DeliveryWorker:
         queue: DeliveryQueue,
         health: UnitHealthStore,
         alerts: Alerts,
-        appeals: Appeals,
+        appeals: Intake,
         credentials: CredentialStore,
         network: Callable[[], Network],
         settings: GatewaySettings,
         clock: Callable[[], datetime],
         *,
         concurrency: int = 32,
+        listeners: Sequence[LoopListener] = (),
     ) -> None:
         self.queue = queue
         self.health = health
@@ -67,8 +70,7 @@ class DeliveryWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self.running = False
         self.stopping = False
-        # told every attempt: unit, result, seconds it took (delivery health and metrics)
-        self.on_attempt: Callable[[str, SendResult, float], Awaitable[None]] | None = None
+        self.listeners = tuple(listeners)  # told every attempt (delivery health and metrics)
 
     async def run(self) -> None:
         d = self.settings.delivery
@@ -135,8 +137,9 @@ class DeliveryWorker:
         async with slots:
             started = time.monotonic()
             result = await self._send(session, record, str(unit.webhook), appeal.appeal, now)
-        if self.on_attempt is not None:
-            await self.on_attempt(unit.id, result, time.monotonic() - started)
+        took = time.monotonic() - started
+        for listener in self.listeners:
+            listener.attempted(unit.id, result, took)
         log = log.bind(channel=appeal.appeal.channel_id, attempt=record.attempts + 1, status=result.status)
         if result.ok:
             await self.queue.delivered(delivery_id, now.isoformat(), result.status or 0)
