@@ -73,7 +73,6 @@ class Runtime:
             self.deliveries,
             self.unit_health,
             self.alerts,
-            self.loop,
             self.credentials,
             lambda: self.config.network,
             config.gateway,

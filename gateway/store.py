@@ -99,6 +99,10 @@ class Keys:
         """Sorted set: a pull unit's pending delivery ids -> when they were queued."""
         return self.k("unit", unit_id, "inbox")
 
+    def unit_pending(self, unit_id: str) -> str:
+        """Sorted set: a push unit's deliveries not yet delivered or dead -> when they were created."""
+        return self.k("unit", unit_id, "pending")
+
     def unit_health(self, unit_id: str) -> str:
         return self.k("unit", unit_id, "health")
 

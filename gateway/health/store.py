@@ -31,7 +31,7 @@ from gateway.health.rules import (
     minute_of,
     slot_of,
 )
-from gateway.loop.scripts import LoopScript
+from gateway.lua import Script
 from gateway.store import Keys, decode_hash, text
 
 BUCKET_TTL = 26 * 3600
@@ -93,7 +93,7 @@ class HealthStore:
     def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
-        self._flush = LoopScript(redis, *_FLUSH)
+        self._flush = Script(redis, *_FLUSH)
         self._pending: dict[tuple[str, str, int], _Pending] = {}
 
     def state_key(self, subject: str, id_: str) -> str:

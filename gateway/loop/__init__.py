@@ -7,7 +7,7 @@ from gateway.loop.effects import UnitReport, assignment_of
 from gateway.loop.events import HistoryEvent, Stepped
 from gateway.loop.intake import Intake
 from gateway.loop.record import AppealRecord
-from gateway.loop.service import Loop, LoopListener, TransitionResult
+from gateway.loop.service import IntakeEntry, Loop, LoopListener, TransitionResult
 from gateway.loop.states import (
     IN_HAND,
     MAX_RETURNS,
@@ -30,6 +30,7 @@ __all__ = [
     "AppealRecord",
     "HistoryEvent",
     "Intake",
+    "IntakeEntry",
     "Loop",
     "LoopListener",
     "State",

@@ -1,8 +1,7 @@
-"""The loop's Lua scripts, each called with named keys and named arguments.
+"""The loop's Lua scripts, each called with named keys and named arguments (:class:`gateway.lua.Script`).
 
-Every write that must be all-or-nothing is one script, so a crash never leaves half a step. Each
-script starts with a prelude that names its keys and arguments (``K.appeal``, ``A.event``) and
-defines the helpers every step shares:
+Every write that must be all-or-nothing is one script, so a crash never leaves half a step. Beside
+the generic helpers of :mod:`gateway.lua`, every loop script has these:
 
 - ``append(no, event)``: RPUSH the event to ``K.history`` and, in the same script, ``XADD
   K.events * appeal_no <no> seq <n> event <json>`` where ``n`` is what RPUSH returned (the
@@ -10,22 +9,19 @@ defines the helpers every step shares:
 - ``index_deadline(no, state)``: keep the overdue index (``K.deadlines``) on the deadline the
   appeal waits on in ``state`` (``sign_by_ts`` / ``reply_by_ts`` of the record), or drop it.
 - ``allowed(state)``: whether ``state`` is one of the JSON list ``A.allowed``.
-- ``hset_map(key, json)``: HSET every field of a JSON object of strings.
+- ``ack()``: a dispatch step acknowledges its intake entry ``A.entry`` (consumer group ``A.group``)
+  in the same script: XACK, XDEL and its attempt count; nothing when ``A.entry`` is empty.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 import redis.asyncio as aioredis
 
 from gateway.loop.states import WAITS_ON
-
-Value = str | int | float | bytes
+from gateway.lua import Script
 
 _WAITS_ON = ", ".join(f"{state.value} = '{name}_ts'" for state, name in WAITS_ON.items())
-_HELPERS = f"""
+_LOOP_HELPERS = f"""
 local function append(no, event)
   local n = redis.call('RPUSH', K.history, event)
   redis.call('XADD', K.events, '*', 'appeal_no', no, 'seq', n, 'event', event)
@@ -41,37 +37,23 @@ local function allowed(state)
   for _, s in ipairs(cjson.decode(A.allowed)) do if s == state then return true end end
   return false
 end
-local function hset_map(key, json)
-  local flat = {{}}
-  for f, v in pairs(cjson.decode(json)) do flat[#flat + 1] = f; flat[#flat + 1] = v end
-  if #flat > 0 then redis.call('HSET', key, unpack(flat)) end
+local function ack()
+  if A.entry ~= '' then
+    redis.call('XACK', K.intake, A.group, A.entry)
+    redis.call('XDEL', K.intake, A.entry)
+    redis.call('HDEL', K.attempts, A.entry)
+  end
 end
 """
 
 
-class LoopScript:
-    """A Lua script whose keys and arguments are named; called with exactly those names."""
-
-    def __init__(self, redis: aioredis.Redis, keys: Sequence[str], args: Sequence[str], body: str) -> None:
-        self.key_names = tuple(keys)
-        self.arg_names = tuple(args)
-        k = ", ".join(f"{name} = KEYS[{i}]" for i, name in enumerate(self.key_names, 1))
-        a = ", ".join(f"{name} = ARGV[{i}]" for i, name in enumerate(self.arg_names, 1))
-        self.source = f"local K = {{{k}}}\nlocal A = {{{a}}}\n{_HELPERS}\n{body}"
-        self._script = redis.register_script(self.source)
-
-    async def __call__(self, keys: Mapping[str, str], args: Mapping[str, Value], client: Any = None) -> Any:
-        if set(keys) != set(self.key_names) or set(args) != set(self.arg_names):
-            raise TypeError(
-                f"script wants keys {self.key_names} and args {self.arg_names}, "
-                f"got {tuple(keys)} and {tuple(args)}"
-            )
-        return await self._script(
-            keys=[keys[n] for n in self.key_names], args=[args[n] for n in self.arg_names], client=client
-        )
+def _loop(
+    keys: tuple[str, ...], args: tuple[str, ...], body: str
+) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    return keys, args, _LOOP_HELPERS + body
 
 
-RESERVE = (
+RESERVE = _loop(
     ("dedup", "seq"),
     (),
     """
@@ -81,7 +63,7 @@ return {redis.call('INCR', K.seq), 0}
 """,
 )
 
-STORE = (
+STORE = _loop(
     ("dedup", "appeal", "history", "events", "raw", "intake", "held", "thread"),
     ("no", "appeal", "raw", "event", "channel", "at", "release_at", "hold_ms"),
     """
@@ -103,7 +85,7 @@ return {A.no, 0}
 """,
 )
 
-MERGE = (
+MERGE = _loop(
     ("dedup", "appeal", "history", "events", "raw_more", "held", "thread"),
     ("no", "version", "appeal", "event", "raw", "release_at", "hold_ms", "at"),
     """
@@ -122,7 +104,7 @@ return {A.no, 0}
 """,
 )
 
-ADD = (
+ADD = _loop(
     ("dedup", "appeal", "history", "events", "raw_more"),
     ("no", "event", "raw", "at"),
     """
@@ -137,7 +119,7 @@ return {A.no, 0}
 """,
 )
 
-RELEASE = (
+RELEASE = _loop(
     ("held", "intake"),
     ("now", "limit", "appeal_prefix"),
     """
@@ -152,7 +134,7 @@ return #ids
 """,
 )
 
-RECORD = (
+RECORD = _loop(
     ("history", "events"),
     ("no", "event"),
     """
@@ -161,7 +143,7 @@ return append(A.no, A.event)
 )
 
 # A step that assigns nobody: check, set fields, append, (requeue: back on the intake stream).
-TRANSITION = (
+TRANSITION = _loop(
     ("appeal", "history", "events", "intake", "deadlines"),
     ("no", "allowed", "to", "unit", "event", "at", "fields", "requeue"),
     """
@@ -182,8 +164,19 @@ return {1, state}
 # Giving the appeal to a unit: state, history and the new delivery together. The delivery id is
 # ``msg_<appeal no>_<n>``, ``n`` counting the appeal's assignments; its fields come from
 # ``gateway.delivery.queue.new_delivery`` (the delivery record's one owner).
-ASSIGN = (
-    ("appeal", "history", "events", "schedule", "manual", "inbox", "deadlines"),
+ASSIGN = _loop(
+    (
+        "appeal",
+        "history",
+        "events",
+        "schedule",
+        "manual",
+        "inbox",
+        "pending",
+        "deadlines",
+        "intake",
+        "attempts",
+    ),
     (
         "no",
         "allowed",
@@ -198,11 +191,13 @@ ASSIGN = (
         "delivery",
         "delivery_prefix",
         "pull",
+        "group",
+        "entry",
     ),
     """
 local state = redis.call('HGET', K.appeal, 'state')
 if not state then return {-1, ''} end
-if not allowed(state) then return {0, state} end
+if not allowed(state) then ack() return {0, state} end
 if A.expect_unit ~= '' and redis.call('HGET', K.appeal, 'unit') ~= A.expect_unit then
   return {-2, state}
 end
@@ -219,23 +214,26 @@ if A.pull == '1' then
   redis.call('ZADD', K.inbox, A.due, delivery_id)
 else
   redis.call('ZADD', K.schedule, A.due, delivery_id)
+  redis.call('ZADD', K.pending, A.due, delivery_id)
 end
+ack()
 return {1, delivery_id}
 """,
 )
 
-MANUAL = (
-    ("appeal", "history", "events", "manual", "deadlines"),
-    ("no", "allowed", "event", "at", "since", "fields"),
+MANUAL = _loop(
+    ("appeal", "history", "events", "manual", "deadlines", "intake", "attempts"),
+    ("no", "allowed", "event", "at", "since", "fields", "group", "entry"),
     """
 local state = redis.call('HGET', K.appeal, 'state')
 if not state then return {-1, ''} end
-if not allowed(state) then return {0, state} end
+if not allowed(state) then ack() return {0, state} end
 redis.call('HSET', K.appeal, 'state', 'manual', 'unit', '', 'supervisor', '', 'updated_at', A.at)
 hset_map(K.appeal, A.fields)
 append(A.no, A.event)
 index_deadline(A.no, 'manual')
 redis.call('ZADD', K.manual, A.since, A.no)
+ack()
 return {1, ''}
 """,
 )
@@ -245,12 +243,12 @@ class Scripts:
     """The loop's scripts, registered on one client."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
-        self.reserve = LoopScript(redis, *RESERVE)
-        self.store = LoopScript(redis, *STORE)
-        self.merge = LoopScript(redis, *MERGE)
-        self.add = LoopScript(redis, *ADD)
-        self.release = LoopScript(redis, *RELEASE)
-        self.record = LoopScript(redis, *RECORD)
-        self.transition = LoopScript(redis, *TRANSITION)
-        self.assign = LoopScript(redis, *ASSIGN)
-        self.manual = LoopScript(redis, *MANUAL)
+        self.reserve = Script(redis, *RESERVE)
+        self.store = Script(redis, *STORE)
+        self.merge = Script(redis, *MERGE)
+        self.add = Script(redis, *ADD)
+        self.release = Script(redis, *RELEASE)
+        self.record = Script(redis, *RECORD)
+        self.transition = Script(redis, *TRANSITION)
+        self.assign = Script(redis, *ASSIGN)
+        self.manual = Script(redis, *MANUAL)

@@ -53,6 +53,14 @@ class LoopListener:
 
 
 @dataclass(frozen=True)
+class IntakeEntry:
+    """The intake stream entry a dispatch step acknowledges in its own script."""
+
+    group: str
+    entry_id: str
+
+
+@dataclass(frozen=True)
 class TransitionResult:
     ok: bool
     previous: State | None
@@ -234,7 +242,9 @@ class Loop(Intake):
 
     # --- dispatch -----------------------------------------------------------------------------
 
-    async def route_to(self, record: AppealRecord, appeal: Appeal, decision: Decision) -> str:
+    async def route_to(
+        self, record: AppealRecord, appeal: Appeal, decision: Decision, entry: IntakeEntry | None = None
+    ) -> str:
         """The router chose ``decision.unit``: record the decision and deadlines, schedule the
         delivery. Returns the delivery id; Conflict when another worker dispatched it first."""
         assert decision.unit is not None
@@ -256,9 +266,17 @@ class Loop(Intake):
             assignment=assignment_of(config.network, decision.unit, appeal, now, decision, deadlines=due),
             fields={"appeal": appeal.model_dump_json(), "decision": decision.model_dump_json()}
             | deadline_fields(due),
+            entry=entry,
         )
 
-    async def to_manual(self, record: AppealRecord, appeal: Appeal, decision: Decision, why: str) -> bool:
+    async def to_manual(
+        self,
+        record: AppealRecord,
+        appeal: Appeal,
+        decision: Decision,
+        why: str,
+        entry: IntakeEntry | None = None,
+    ) -> bool:
         """Leave the appeal to the centre's manual dispatch queue 人工派单."""
         now = self.clock()
         event = HistoryEvent(
@@ -275,8 +293,12 @@ class Loop(Intake):
                 "events": self.keys.events,
                 "manual": self.keys.manual_queue,
                 "deadlines": self.keys.deadlines,
+                "intake": self.keys.intake_stream,
+                "attempts": self.keys.intake_attempts,
             },
             args={
+                "group": entry.group if entry else "",
+                "entry": entry.entry_id if entry else "",
                 "no": record.appeal_no,
                 "allowed": dumps([State.accepted.value]),
                 "event": event.to_json(),
@@ -306,9 +328,11 @@ class Loop(Intake):
         to: State = State.dispatched,
         event_type: str = EVENT_ASSIGNED,
         fields: Mapping[str, str] | None = None,
+        entry: IntakeEntry | None = None,
     ) -> str:
         """Give the appeal to a unit and create its delivery; returns the delivery id. Raises
-        NotFound, or Conflict with the current state."""
+        NotFound, or Conflict with the current state. ``entry``: the intake entry acknowledged
+        with it (also when the state no longer allows it: another worker dispatched it)."""
         unit = self.network().get(unit_id)
         if unit is None:
             raise NotFound(f"no unit {unit_id}")
@@ -330,9 +354,14 @@ class Loop(Intake):
                     "schedule": self.keys.delivery_schedule,
                     "manual": self.keys.manual_queue,
                     "inbox": self.keys.inbox(unit_id),
+                    "pending": self.keys.unit_pending(unit_id),
                     "deadlines": self.keys.deadlines,
+                    "intake": self.keys.intake_stream,
+                    "attempts": self.keys.intake_attempts,
                 },
                 args={
+                    "group": entry.group if entry else "",
+                    "entry": entry.entry_id if entry else "",
                     "no": appeal_no,
                     "allowed": dumps(sorted(allowed)),
                     "to": to.value,
