@@ -148,6 +148,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     gateway_logging.configure(os.environ.get("HOTLINE_LOG_LEVEL", "INFO"))
     log = structlog.get_logger("serve")
+    from gateway.runtime import ROLES
+
+    if not args.role or set(args.role.split(",")) - set(ROLES):
+        print(f"--role takes {', '.join(ROLES)} (comma-separated), not {args.role!r}", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        from gateway.serve import supervise
+
+        return supervise(args, _data_dir())
     try:
         registry = load_kinds(strict=os.environ.get("HOTLINE_STRICT_PLUGINS") == "1")
         for name, problem in registry.broken.items():
@@ -165,7 +174,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         store="external" if redis_url else "embedded",
         data_dir=None if redis_url else str(_data_dir()),
     )
-    runtime = Runtime(config, redis, Keys(os.environ.get("HOTLINE_REDIS_NAMESPACE", "hl")), registry)
+    runtime = Runtime(
+        config,
+        redis,
+        Keys(os.environ.get("HOTLINE_REDIS_NAMESPACE", "hl")),
+        registry,
+        roles=frozenset(args.role.split(",")),
+        processes=int(os.environ.get("HOTLINE_WORKERS", "1")),
+    )
     app = create_app(runtime)
 
     async def close_redis(_app: web.Application) -> None:
@@ -180,7 +196,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         units=len(config.network),
     )
     try:
-        web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+        web.run_app(
+            app, host=args.host, port=args.port, print=None, access_log=None, reuse_port=args.reuse_port
+        )
     finally:
         if embedded is not None:
             embedded.close()
@@ -278,6 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = with_config(sub.add_parser("serve", help="run HTTP and workers in one process"))
     serve.add_argument("--host", default=os.environ.get("HOTLINE_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("HOTLINE_PORT", "8080")))
+    serve.add_argument("--workers", type=int, default=1, help="processes sharing the port and the work")
+    serve.add_argument(
+        "--role",
+        default="intake,dispatch,delivery",
+        help="what each process runs beside the HTTP API: intake, dispatch, delivery (comma-separated)",
+    )
+    serve.add_argument("--reuse-port", action="store_true", help="bind with SO_REUSEPORT (--workers sets it)")
     serve.set_defaults(fn=cmd_serve)
 
     sub.add_parser("schema", help="print the appeal JSON Schema").set_defaults(fn=cmd_schema)

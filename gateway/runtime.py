@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any
 import redis.asyncio as aioredis
 import structlog
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from adapters.base import Adapter, AdapterContext
 from gateway.alerts import Alerts
@@ -21,6 +23,7 @@ from gateway.delivery import DeliveryQueue, DeliveryWorker
 from gateway.delivery.health import UnitHealthStore
 from gateway.dispatch import DispatchWorker
 from gateway.health.service import HealthService
+from gateway.lease import Lease
 from gateway.loop import Loop, LoopListener, Stepped
 from gateway.registry import Registry
 from gateway.reload import RoutingReloader
@@ -28,6 +31,7 @@ from gateway.store import Keys
 from normalizer import SHANGHAI
 
 STOP_TIMEOUT = 5.0  # the dispatcher's blocking read returns within 1 s
+ROLES = ("intake", "dispatch", "delivery")
 
 
 def shanghai_now() -> datetime:
@@ -43,6 +47,10 @@ class Runtime:
     clock: Callable[[], datetime] = shanghai_now
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     reload_interval: float = 2.0
+    roles: frozenset[str] = frozenset(ROLES)
+    processes: int = 1
+    """How many gateway processes share the work (per-unit concurrency is divided among them)."""
+    """What this process runs beside the HTTP API: ``dispatch``, ``delivery`` (``intake`` alone: none)."""
     loop: Loop = field(init=False)
     credentials: CredentialStore = field(init=False)
     alerts: Alerts = field(init=False)
@@ -55,11 +63,16 @@ class Runtime:
     health: HealthService = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
     _watch: asyncio.Task[None] | None = field(init=False, default=None)
+    _lease_task: asyncio.Task[None] | None = field(init=False, default=None)
+    _started: bool = field(init=False, default=False)
+    lease: Lease = field(init=False)
+    singletons_running: bool = field(init=False, default=False)
     _background: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         config = self.config
         self.credentials = CredentialStore(self.redis, self.keys)
+        self.lease = Lease(self.redis, self.keys.lease("singletons"))
         self.reloader = RoutingReloader(lambda: self.config, self._put_config, self.registry.kinds, self.env)
         self.deliveries = DeliveryQueue(self.redis, self.keys, config.gateway.delivery)
         self.alerts = Alerts(self.redis, self.keys, self.clock)
@@ -78,6 +91,7 @@ class Runtime:
             config.gateway,
             self.clock,
             listeners=listeners,
+            processes=self.processes,
         )
         wake.worker = self.deliverer
         self.dispatcher = DispatchWorker(
@@ -111,21 +125,66 @@ class Runtime:
         self.config = config
 
     async def start(self, *, workers: bool = True) -> None:
+        """Start this process's part: webhook adapters, health counting, the workers of its
+        ``roles``; the singletons (poller kinds, the health monitor) if it takes their lease."""
         for adapter in self.adapters.values():
-            await adapter.start()
+            if not adapter.capabilities.poller:
+                await adapter.start()
         await self.health.start()
+        try:
+            await self._singletons_step()
+        except (RedisError, OSError) as e:
+            structlog.get_logger("runtime").warning("lease.unavailable", error=type(e).__name__)
+        self._lease_task = asyncio.create_task(self._keep_singletons(), name="singletons")
         if workers:
-            self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatch"))
-            self._tasks.append(asyncio.create_task(self.deliverer.run(), name="delivery"))
+            if "dispatch" in self.roles:
+                self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatch"))
+            if "delivery" in self.roles:
+                self._tasks.append(asyncio.create_task(self.deliverer.run(), name="delivery"))
             self._watch = asyncio.create_task(self.reloader.watch(self.reload_interval), name="reload")
+        self._started = workers
+
+    async def _singletons_step(self) -> None:
+        held = await self.lease.hold()
+        if held and not self.singletons_running:
+            for adapter in self.adapters.values():
+                if adapter.capabilities.poller:
+                    await adapter.start()
+            self.health.start_monitor()
+            self.singletons_running = True
+        elif not held and self.singletons_running:
+            await self._stop_singletons()
+
+    async def _stop_singletons(self) -> None:
+        self.singletons_running = False
+        await self.health.stop_monitor()
+        for channel_id, adapter in self.adapters.items():
+            if adapter.capabilities.poller:
+                await self._close(channel_id, adapter)
+
+    async def _keep_singletons(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease.ttl / 3)
+            try:
+                await self._singletons_step()
+            except (RedisError, OSError) as e:  # cannot renew: another process may take over
+                structlog.get_logger("runtime").warning("lease.unavailable", error=type(e).__name__)
+                if self.singletons_running:
+                    await self._stop_singletons()
 
     @property
     def workers_running(self) -> bool:
-        return bool(self._tasks) and all(not t.done() for t in self._tasks)
+        return self._started and all(not t.done() for t in self._tasks)
 
     async def stop(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
+        if self._lease_task is not None:
+            self._lease_task.cancel()
+        if self.singletons_running:
+            await self._stop_singletons()
+            with contextlib.suppress(RedisError, OSError):
+                await self.lease.release()  # another process takes over at once
         await self.health.stop()
         if self._background:
             await asyncio.wait(self._background, timeout=STOP_TIMEOUT)
@@ -137,12 +196,13 @@ class Runtime:
             await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT)
         self._tasks.clear()
         for channel_id, adapter in self.adapters.items():
-            try:
-                await asyncio.wait_for(adapter.aclose(), STOP_TIMEOUT)
-            except Exception as e:  # one adapter that cannot close must not keep the others open
-                structlog.get_logger("runtime").warning(
-                    "adapter.close_failed", channel=channel_id, error=repr(e)
-                )
+            await self._close(channel_id, adapter)
+
+    async def _close(self, channel_id: str, adapter: Adapter) -> None:  # type: ignore[type-arg]
+        try:
+            await asyncio.wait_for(adapter.aclose(), STOP_TIMEOUT)
+        except Exception as e:  # one adapter that cannot close must not keep the others open
+            structlog.get_logger("runtime").warning("adapter.close_failed", channel=channel_id, error=repr(e))
 
 
 class WakeDelivery(LoopListener):

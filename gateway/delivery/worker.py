@@ -52,6 +52,7 @@ class DeliveryWorker:
         *,
         concurrency: int = 32,
         listeners: Sequence[LoopListener] = (),
+        processes: int = 1,
     ) -> None:
         self.queue = queue
         self.health = health
@@ -69,6 +70,8 @@ class DeliveryWorker:
         self.running = False
         self.stopping = False
         self.listeners = tuple(listeners)  # told every attempt (delivery health and metrics)
+        # A unit's concurrent deliveries are shared out among the processes: the same limit for any N.
+        self._per_unit = max(1, settings.delivery.per_unit_concurrency // max(1, processes))
 
     async def run(self) -> None:
         d = self.settings.delivery
@@ -137,9 +140,7 @@ class DeliveryWorker:
             await self.queue.postpone(delivery_id, health.open_until)
             return None
         creds = item.credentials or await self.credentials.get(unit.id)
-        slots = self._unit_slots.setdefault(
-            unit.id, asyncio.Semaphore(self.settings.delivery.per_unit_concurrency)
-        )
+        slots = self._unit_slots.setdefault(unit.id, asyncio.Semaphore(self._per_unit))
         async with slots:
             started = time.monotonic()
             result = await self._send(session, record, str(unit.webhook), appeal, creds, now)

@@ -53,6 +53,7 @@ class HealthService(LoopListener):
         self.interval = alerts.evaluate_seconds
         self._task: asyncio.Task[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
+        self._monitor_stopping = asyncio.Event()
         self._stopping = asyncio.Event()
 
     # --- recording (in memory; flushed each second) --------------------------------------------
@@ -191,7 +192,7 @@ class HealthService(LoopListener):
                 await alerts.resolve(alert["key"], f"{alert.get('appeal_no')} is no longer overdue")
 
     async def run(self) -> None:
-        while not self._stopping.is_set():
+        while not self._monitor_stopping.is_set():
             try:
                 await self.evaluate()
             except (RedisError, OSError) as e:
@@ -199,7 +200,7 @@ class HealthService(LoopListener):
             except Exception:  # the monitor never dies silently
                 log.exception("health.evaluate_failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.interval)
+                await asyncio.wait_for(self._monitor_stopping.wait(), self.interval)
 
     async def start(self) -> None:
         enabled = [c.id for c in self.runtime.config.channels if c.enabled]
@@ -208,18 +209,26 @@ class HealthService(LoopListener):
         except (RedisError, OSError) as e:
             log.warning("health.not_started", error=type(e).__name__)
         self._stopping.clear()
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self.run(), name="health")
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_every_second(), name="health-flush")
 
-    async def stop(self) -> None:
+    def start_monitor(self) -> None:
+        """Judge channels and sweep overdue appeals (a singleton: one process at a time)."""
+        self._monitor_stopping.clear()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.run(), name="health")
+
+    async def stop_monitor(self) -> None:
         task, self._task = self._task, None
-        self._stopping.set()
+        self._monitor_stopping.set()
         if task is not None:
             # A flag as well as a cancel: a cancel landing inside a Redis call can be swallowed.
             task.cancel()
             await asyncio.wait([task], timeout=STOP_TIMEOUT)
+
+    async def stop(self) -> None:
+        await self.stop_monitor()
+        self._stopping.set()
         flusher, self._flusher = self._flusher, None
         if flusher is not None:
             await asyncio.wait([flusher], timeout=STOP_TIMEOUT)  # its last flush runs after the flag
