@@ -7,11 +7,12 @@ Stored as flat JSON: ``{"type", "actor", "at", "state"?, ...detail}``. The event
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from gateway.loop.states import State
 
@@ -32,7 +33,7 @@ class HistoryEvent:
         return head | dict(self.detail)
 
     def to_json(self) -> str:
-        return json.dumps(self.as_dict(), ensure_ascii=False)
+        return orjson.dumps(self.as_dict()).decode()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HistoryEvent:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 
 from gateway.loop.states import State
@@ -79,7 +80,8 @@ def _json(fields: Mapping[str, str], name: str) -> Any:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """Compact UTF-8 JSON (orjson: a few µs where ``json.dumps`` takes tens)."""
+    return orjson.dumps(value).decode()
 
 
 def deadline_fields(deadlines: Mapping[str, Any] | None) -> dict[str, str]:
