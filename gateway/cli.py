@@ -195,22 +195,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         channels=len(runtime.adapters),
         units=len(config.network),
     )
-    loop = None
-    if os.environ.get("HOTLINE_UVLOOP", "1") != "0":  # uvloop when installed (HOTLINE_UVLOOP=0: asyncio's)
-        try:
-            import uvloop
+    from gateway.serve import event_loop
 
-            loop = uvloop.new_event_loop()
-        except ImportError:
-            pass
-    loop = None
-    if os.environ.get("HOTLINE_UVLOOP", "1") != "0":  # uvloop when installed (HOTLINE_UVLOOP=0: asyncio's)
-        try:
-            import uvloop
-
-            loop = uvloop.new_event_loop()
-        except ImportError:
-            pass
     try:
         web.run_app(
             app,
@@ -219,7 +205,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print=None,
             access_log=None,
             reuse_port=args.reuse_port,
-            loop=loop,
+            loop=event_loop(),
         )
     finally:
         if embedded is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 
 import redis.asyncio as aioredis
 
@@ -49,7 +50,7 @@ class Lease:
     def __init__(self, redis: aioredis.Redis, key: str, ttl: float = TTL_SECONDS) -> None:
         self.key = key
         self.ttl = ttl
-        self.owner = process_name()
+        self.owner = f"{process_name()}-{uuid.uuid4().hex[:6]}"  # two runtimes in one process differ
         self._take = Script(redis, *_TAKE)
         self._give_up = Script(redis, *_GIVE_UP)
 

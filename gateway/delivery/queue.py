@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 
 from gateway.config import DeliverySettings
@@ -26,7 +27,6 @@ from gateway.credentials import UnitCredentials
 from gateway.delivery.health import UnitHealth
 from gateway.lua import Script
 from gateway.store import Keys, decode_hash, text
-from normalizer import Appeal
 
 # Claim due deliveries (their due time pushed a lease ahead) and return, for each, everything a
 # send needs: the delivery record, the appeal, the unit's health and credentials.
@@ -78,7 +78,8 @@ class Claimed:
     """A claimed delivery with what its send needs (read in the claim's round trip)."""
 
     record: DeliveryRecord
-    appeal: Appeal | None
+    appeal: dict[str, Any] | None
+    """The appeal as stored (its JSON decoded: the unit's view is made from it, no model needed)."""
     health: UnitHealth
     credentials: UnitCredentials | None
 
@@ -172,7 +173,7 @@ class DeliveryQueue:
             claimed.append(
                 Claimed(
                     record,
-                    Appeal.model_validate_json(appeal) if appeal else None,
+                    orjson.loads(appeal) if appeal else None,
                     UnitHealth.from_fields(record.unit, _pairs(health)),
                     UnitCredentials.from_fields(record.unit, _pairs(creds)),
                 )

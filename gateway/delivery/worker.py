@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +30,11 @@ LEASE_MARGIN = 30.0
 IDLE_POLL = 0.25
 
 
-def unit_view(appeal: Appeal) -> dict[str, Any]:
-    """The appeal as a unit sees it: an anonymous citizen's name and contact are withheld."""
-    data = appeal.model_dump(mode="json")
-    if appeal.citizen.anonymous:
+def unit_view(appeal: Appeal | Mapping[str, Any]) -> dict[str, Any]:
+    """The appeal as a unit sees it (from the model, or its stored JSON decoded): an anonymous
+    citizen's name and contact are withheld, the raw payload's reference is left out."""
+    data = appeal.model_dump(mode="json") if isinstance(appeal, Appeal) else dict(appeal)
+    if (data.get("citizen") or {}).get("anonymous"):
         data["citizen"] = {"anonymous": True, "name": None, "phone": None, "identity": None}
     data.pop("raw", None)
     return data
@@ -147,7 +148,7 @@ class DeliveryWorker:
         took = time.monotonic() - started
         for listener in self.listeners:
             listener.attempted(unit.id, result, took)
-        log = log.bind(channel=appeal.channel_id, attempt=record.attempts + 1, status=result.status)
+        log = log.bind(channel=appeal.get("channel_id"), attempt=record.attempts + 1, status=result.status)
         if result.ok:
             if await self.queue.delivered(record, now, result.status or 0):
                 await self.alerts.resolve(f"unit:{unit.id}:unreachable", f"{unit.name} answers again")
@@ -186,7 +187,7 @@ class DeliveryWorker:
         session: aiohttp.ClientSession,
         record: DeliveryRecord,
         url: str,
-        appeal: Appeal,
+        appeal: Mapping[str, Any],
         creds: UnitCredentials,
         now: datetime,
     ) -> SendResult:

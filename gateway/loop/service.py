@@ -287,18 +287,9 @@ class Loop(Intake):
             {"explanation": why, "candidates": [c.model_dump(mode="json") for c in decision.candidates]},
         )
         code, _state = await self.scripts.manual(
-            keys={
-                "appeal": self.keys.appeal(record.appeal_no),
-                "history": self.keys.history(record.appeal_no),
-                "events": self.keys.events,
-                "manual": self.keys.manual_queue,
-                "deadlines": self.keys.deadlines,
-                "intake": self.keys.intake_stream,
-                "attempts": self.keys.intake_attempts,
-            },
-            args={
-                "group": entry.group if entry else "",
-                "entry": entry.entry_id if entry else "",
+            keys=self._step_keys(record.appeal_no) | {"manual": self.keys.manual_queue},
+            args=_entry_args(entry)
+            | {
                 "no": record.appeal_no,
                 "allowed": dumps([State.accepted.value]),
                 "event": event.to_json(),
@@ -314,6 +305,19 @@ class Loop(Intake):
         return bool(code == 1)
 
     # --- the primitives -----------------------------------------------------------------------
+
+    def _step_keys(self, appeal_no: str) -> dict[str, str]:
+        """The keys every step's script touches: the record, its history, the loop-events stream,
+        the overdue index, and the intake stream (a requeue, or the entry a dispatch acknowledges)."""
+        k = self.keys
+        return {
+            "appeal": k.appeal(appeal_no),
+            "history": k.history(appeal_no),
+            "events": k.events,
+            "deadlines": k.deadlines,
+            "intake": k.intake_stream,
+            "attempts": k.intake_attempts,
+        }
 
     async def assign(
         self,
@@ -347,21 +351,15 @@ class Loop(Intake):
         )
         try:
             code, value = await self.scripts.assign(
-                keys={
-                    "appeal": self.keys.appeal(appeal_no),
-                    "history": self.keys.history(appeal_no),
-                    "events": self.keys.events,
+                keys=self._step_keys(appeal_no)
+                | {
                     "schedule": self.keys.delivery_schedule,
                     "manual": self.keys.manual_queue,
                     "inbox": self.keys.inbox(unit_id),
                     "pending": self.keys.unit_pending(unit_id),
-                    "deadlines": self.keys.deadlines,
-                    "intake": self.keys.intake_stream,
-                    "attempts": self.keys.intake_attempts,
                 },
-                args={
-                    "group": entry.group if entry else "",
-                    "entry": entry.entry_id if entry else "",
+                args=_entry_args(entry)
+                | {
                     "no": appeal_no,
                     "allowed": dumps(sorted(allowed)),
                     "to": to.value,
@@ -407,13 +405,7 @@ class Loop(Intake):
         appeal_no = record.appeal_no
         try:
             code, previous = await self.scripts.transition(
-                keys={
-                    "appeal": self.keys.appeal(appeal_no),
-                    "history": self.keys.history(appeal_no),
-                    "events": self.keys.events,
-                    "intake": self.keys.intake_stream,
-                    "deadlines": self.keys.deadlines,
-                },
+                keys={k: v for k, v in self._step_keys(appeal_no).items() if k != "attempts"},
                 args={
                     "no": appeal_no,
                     "allowed": dumps(sorted(found.after)),
@@ -447,6 +439,10 @@ class Loop(Intake):
         except RedisError as e:
             raise StorageUnavailable("the appeal store is unavailable") from e
         self._told(record.appeal_no, record.appeal.channel_id, event)
+
+
+def _entry_args(entry: IntakeEntry | None) -> dict[str, str]:
+    return {"group": entry.group if entry else "", "entry": entry.entry_id if entry else ""}
 
 
 def _checked(table: dict[str, Step], event_type: str, record: AppealRecord) -> Step:
