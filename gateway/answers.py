@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from adapters.base import AnswerResult
-from gateway.appeals import history_event
+from gateway.loop import HistoryEvent
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -18,7 +18,7 @@ log = structlog.get_logger("answers")
 async def answer_citizen(runtime: Runtime, appeal_no: str) -> AnswerResult:
     """Send the stored reply through the channel's adapter; the outcome goes into the history, so an
     operator sees a reply that could not reach the citizen (``answered`` with ``delivered: false``)."""
-    record = await runtime.appeals.require(appeal_no)
+    record = await runtime.loop.require(appeal_no)
     appeal = record.appeal
     text = (record.reply or {}).get("content", "")
     channel_id = appeal.reply_route.channel_id or appeal.channel_id
@@ -30,15 +30,13 @@ async def answer_citizen(runtime: Runtime, appeal_no: str) -> AnswerResult:
             result = await adapter.answer(appeal, text)
         except Exception as e:  # an adapter's failure must reach the operator, not stop the gateway
             result = AnswerResult(delivered=False, via=adapter.kind, detail=f"{type(e).__name__}: {e}"[:300])
-    await runtime.appeals.record_event(
-        appeal_no,
-        history_event(
+    await runtime.loop.record_event(
+        record,
+        HistoryEvent(
             "answered",
             f"channel:{channel_id}",
             runtime.clock(),
-            delivered=result.delivered,
-            via=result.via,
-            detail=result.detail,
+            detail={"delivered": result.delivered, "via": result.via, "detail": result.detail},
         ),
     )
     (log.info if result.delivered else log.warning)(

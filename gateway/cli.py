@@ -154,6 +154,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     gateway_logging.configure(os.environ.get("HOTLINE_LOG_LEVEL", "INFO"))
     log = structlog.get_logger("serve")
+    from gateway.runtime import ROLES
+
+    if not args.role or set(args.role.split(",")) - set(ROLES):
+        print(f"--role takes {', '.join(ROLES)} (comma-separated), not {args.role!r}", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        from gateway.serve import supervise
+
+        return supervise(args, _data_dir())
     try:
         registry = load_kinds(strict=os.environ.get("HOTLINE_STRICT_PLUGINS") == "1")
         for name, problem in registry.broken.items():
@@ -179,7 +188,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         store="external" if redis_url else "embedded",
         data_dir=None if redis_url else str(_data_dir()),
     )
-    runtime = Runtime(config, redis, Keys(os.environ.get("HOTLINE_REDIS_NAMESPACE", "hl")), registry)
+    runtime = Runtime(
+        config,
+        redis,
+        Keys(os.environ.get("HOTLINE_REDIS_NAMESPACE", "hl")),
+        registry,
+        roles=frozenset(args.role.split(",")),
+        processes=int(os.environ.get("HOTLINE_WORKERS", "1")),
+    )
     app = create_app(runtime)
 
     async def close_redis(_app: web.Application) -> None:
@@ -193,6 +209,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         channels=len(runtime.adapters),
         units=len(config.network),
     )
+    from gateway.serve import event_loop
+
     try:
         web.run_app(
             app,
@@ -201,6 +219,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print=None,
             access_log_class=gateway_logging.AccessLogger,
             access_log=logging.getLogger("hotline.access"),
+            reuse_port=args.reuse_port,
+            loop=event_loop(),
         )
     finally:
         if embedded is not None:
@@ -318,6 +338,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="refuse demo secrets (also HOTLINE_ENV=production)",
     )
+    serve.add_argument("--workers", type=int, default=1, help="processes sharing the port and the work")
+    serve.add_argument(
+        "--role",
+        default="intake,dispatch,delivery",
+        help="what each process runs beside the HTTP API: intake, dispatch, delivery (comma-separated)",
+    )
+    serve.add_argument("--reuse-port", action="store_true", help="bind with SO_REUSEPORT (--workers sets it)")
     serve.set_defaults(fn=cmd_serve)
 
     sub.add_parser("schema", help="print the appeal JSON Schema").set_defaults(fn=cmd_schema)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -40,6 +41,20 @@ class UnitCredentials:
             return [self.webhook_secret, self.previous_secret]
         return [self.webhook_secret]
 
+    @classmethod
+    def from_fields(cls, unit_id: str, fields: Mapping[str, str]) -> UnitCredentials | None:
+        """None when the unit has no credentials yet (``CredentialStore.get`` creates them)."""
+        if "webhook_secret" not in fields or "api_token" not in fields:
+            return None
+        return cls(
+            unit_id=unit_id,
+            webhook_secret=fields["webhook_secret"],
+            api_token=fields["api_token"],
+            previous_secret=fields.get("previous_secret"),
+            previous_token=fields.get("previous_token"),
+            previous_until=float(fields.get("previous_until", 0)),
+        )
+
     def token_matches(self, token: str, now: float) -> bool:
         good = hmac.compare_digest(token.encode(), self.api_token.encode())
         if self.previous_token and now < self.previous_until:
@@ -60,15 +75,9 @@ class CredentialStore:
             await self.redis.hsetnx(key, "webhook_secret", new_webhook_secret())
             await self.redis.hsetnx(key, "api_token", new_api_token())
             data = await self.redis.hgetall(key)
-        fields = decode_hash(data)
-        return UnitCredentials(
-            unit_id=unit_id,
-            webhook_secret=fields["webhook_secret"],
-            api_token=fields["api_token"],
-            previous_secret=fields.get("previous_secret"),
-            previous_token=fields.get("previous_token"),
-            previous_until=float(fields.get("previous_until", 0)),
-        )
+        found = UnitCredentials.from_fields(unit_id, decode_hash(data))
+        assert found is not None
+        return found
 
     async def rotate(self, unit_id: str, *, now: float, overlap: float) -> UnitCredentials:
         current = await self.get(unit_id)

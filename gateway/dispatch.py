@@ -9,7 +9,6 @@ An entry that fails ``max_attempts`` times goes to the dead-letter stream ``hl:i
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 from collections.abc import Callable
@@ -20,16 +19,11 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError, ResponseError
 
-from gateway.appeals import Appeals, history_event
-from gateway.assignments import Assignments
 from gateway.config import Config, IntakeSettings
 from gateway.errors import Conflict
-from gateway.lifecycle import MAX_RETURNS, State
-from gateway.sla import deadlines
-from gateway.store import Keys
-from normalizer import Appeal
-from router import Decision, route
-from router.network import Network
+from gateway.loop import MAX_RETURNS, AppealRecord, IntakeEntry, Loop, State
+from gateway.store import Keys, decode_hash
+from router import route
 
 GROUP = "router"
 BLOCK_MS = 250  # also how often held appeals are looked at
@@ -40,21 +34,17 @@ class DispatchWorker:
         self,
         redis: aioredis.Redis,
         keys: Keys,
-        appeals: Appeals,
-        assignments: Assignments,
+        loop: Loop,
         config: Callable[[], Config],
         settings: IntakeSettings,
         clock: Callable[[], datetime],
-        on_dispatched: Callable[[], None] = lambda: None,
     ) -> None:
         self.redis = redis
         self.keys = keys
-        self.appeals = appeals
-        self.assignments = assignments
+        self.loop = loop
         self.config = config
         self.settings = settings
         self.clock = clock
-        self.on_dispatched = on_dispatched
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         self.log = structlog.get_logger("dispatch")
         self.running = False
@@ -77,7 +67,7 @@ class DispatchWorker:
                 if loop.time() >= next_claim:
                     await self._reclaim()
                     next_claim = loop.time() + self.settings.claim_idle_seconds / 2
-                await self.appeals.release_held(self.clock().timestamp())
+                await self.loop.release_held(self.clock().timestamp())
                 batches: Any = await self.redis.xreadgroup(
                     GROUP, self.consumer, {self.keys.intake_stream: ">"}, count=32, block=BLOCK_MS
                 )
@@ -102,47 +92,72 @@ class DispatchWorker:
                 return
 
     async def _handle_all(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
-        """A batch at once: each entry is one appeal, independent of the others (Redis round trips
-        overlap instead of adding up). A Redis error leaves the rest pending for a retry."""
-        results = await asyncio.gather(*(self._handle(e, f) for e, f in entries), return_exceptions=True)
+        """A batch at once: its attempt counts and appeal records in one round trip, then each
+        appeal's step (one script, which also acknowledges the entry) concurrently. Entries
+        acknowledged by no step (dead-lettered, already dispatched) are acknowledged together. A
+        Redis error leaves the rest pending for a retry."""
+        if not entries:
+            return
+        numbers = [fields.get(b"appeal_no", b"").decode() for _, fields in entries]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for entry_id, _ in entries:
+                pipe.hincrby(self.keys.intake_attempts, entry_id, 1)
+            for appeal_no in numbers:
+                pipe.hgetall(self.keys.appeal(appeal_no))
+            replies: list[Any] = await pipe.execute()
+        attempts, records = replies[: len(entries)], replies[len(entries) :]
+        results = await asyncio.gather(
+            *(
+                self._handle(entry_id, appeal_no, int(n), data)
+                for (entry_id, _), appeal_no, n, data in zip(entries, numbers, attempts, records, strict=True)
+            ),
+            return_exceptions=True,
+        )
+        done = [entry_id for (entry_id, _), acked in zip(entries, results, strict=True) if acked is False]
+        if done:
+            await self._ack(done)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
 
-    async def _handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
-        appeal_no = fields.get(b"appeal_no", b"").decode()
-        attempts = int(await self.redis.hincrby(self.keys.intake_attempts, entry_id, 1))
+    async def _handle(
+        self, entry_id: bytes, appeal_no: str, attempts: int, data: dict[bytes, bytes]
+    ) -> bool | None:
+        """True: the step acknowledged the entry; False: acknowledge it; None: leave it pending."""
         log = self.log.bind(appeal_no=appeal_no, entry=entry_id.decode())
         try:
-            await self.dispatch(appeal_no)
+            if not data:
+                raise LookupError(f"intake entry for a missing appeal {appeal_no}")
+            record = AppealRecord.from_fields(decode_hash(data))
+            return await self.dispatch(record, IntakeEntry(GROUP, entry_id.decode()))
         except (RedisError, OSError):
             raise
         except Exception as e:  # a bad entry must not stop the worker
             log.error("dispatch.failed", attempts=attempts, error=repr(e)[:300])
             if attempts < self.settings.max_attempts:
-                return  # stays pending; XAUTOCLAIM brings it back
+                return None  # stays pending; XAUTOCLAIM brings it back
             await self.redis.xadd(
                 self.keys.intake_dead,
                 {"appeal_no": appeal_no, "entry": entry_id, "error": repr(e)[:500]},
             )
             log.error("dispatch.dead_lettered", attempts=attempts)
-        await self._ack(entry_id)
+            return False
 
-    async def _ack(self, entry_id: bytes) -> None:
+    async def _ack(self, entry_ids: list[bytes]) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xack(self.keys.intake_stream, GROUP, entry_id)
-            pipe.xdel(self.keys.intake_stream, entry_id)
-            pipe.hdel(self.keys.intake_attempts, entry_id)
+            pipe.xack(self.keys.intake_stream, GROUP, *entry_ids)
+            pipe.xdel(self.keys.intake_stream, *entry_ids)
+            pipe.hdel(self.keys.intake_attempts, *entry_ids)
             await pipe.execute()
 
-    async def dispatch(self, appeal_no: str) -> Decision | None:
-        """Route an accepted appeal (new, or returned by a unit) and assign it. Units that returned
-        it are never chosen again; after ``MAX_RETURNS`` returns the centre decides by hand."""
-        record = await self.appeals.get(appeal_no)
-        if record is None:
-            raise LookupError(f"intake entry for a missing appeal {appeal_no}")
+    async def dispatch(self, record: AppealRecord, entry: IntakeEntry) -> bool:
+        """Route an accepted appeal (new, or returned by a unit) and assign it, acknowledging its
+        intake entry in the same step (True); False when it was already dispatched by an earlier
+        try. Units that returned it are never chosen again; after ``MAX_RETURNS`` returns the
+        centre decides by hand."""
         if record.state is not State.accepted:
-            return None  # already dispatched by an earlier try
+            return False  # already dispatched by an earlier try
+        appeal_no = record.appeal_no
         config = self.config()
         appeal = record.appeal
         decision = route(
@@ -162,75 +177,16 @@ class DispatchWorker:
         if decision.urgency is not None:
             updates["urgency"] = decision.urgency
         appeal = appeal.model_copy(update=updates)
-        now = self.clock()
         log = self.log.bind(appeal_no=appeal_no, channel=appeal.channel_id)
         too_many = len(record.returned_by) >= MAX_RETURNS
         if decision.unit is None or too_many:
             why = f"returned {len(record.returned_by)} times" if too_many else decision.explanation
-            event = history_event(
-                "manual",
-                "router",
-                now,
-                state=State.manual.value,
-                explanation=why,
-                candidates=[c.model_dump(mode="json") for c in decision.candidates],
-            )
-            await self.assignments.to_manual(
-                appeal_no,
-                allowed={State.accepted},
-                event=event,
-                appeal_json=appeal.model_dump_json(),
-                decision_json=decision.model_dump_json(),
-            )
+            await self.loop.to_manual(record, appeal, decision, why, entry)
             log.info("appeal.manual", reason=why, confidence=decision.confidence)
-            return decision
-        due = deadlines(appeal.urgency, appeal.received_at, config.sla).model_dump(mode="json")
-        event = history_event(
-            "dispatched",
-            "router",
-            now,
-            state=State.dispatched.value,
-            unit=decision.unit,
-            rule=decision.rule,
-            explanation=decision.explanation,
-        )
+            return True
         try:
-            await self.assignments.assign(
-                appeal_no,
-                decision.unit,
-                allowed={State.accepted},
-                event=event,
-                assignment=assignment_of(config.network, decision.unit, appeal, now, decision, deadlines=due),
-                appeal_json=appeal.model_dump_json(),
-                decision_json=decision.model_dump_json(),
-                deadlines_json=json.dumps(due),
-            )
+            await self.loop.route_to(record, appeal, decision, entry)
         except Conflict:
-            return None  # another worker got there first
+            return True  # another worker got there first (the script acknowledged the entry)
         log.info("appeal.dispatched", unit=decision.unit, rule=decision.rule, confidence=decision.confidence)
-        self.on_dispatched()
-        return decision
-
-
-def assignment_of(
-    network: Network,
-    unit_id: str,
-    appeal: Appeal,
-    at: datetime,
-    decision: Decision | None = None,
-    **extra: Any,
-) -> dict[str, Any]:
-    """What a unit is told about its assignment, beside the appeal itself."""
-    unit = network.get(unit_id)
-    return {
-        "unit": unit_id,
-        "unit_name": unit.name if unit else None,
-        "level": unit.level if unit else None,
-        "category": list(appeal.category),
-        "urgency": appeal.urgency.value,
-        "rule": decision.rule if decision else None,
-        "explanation": decision.explanation if decision else None,
-        "pass_to": decision.pass_to if decision else None,  # territorial: the town or street below
-        "assigned_at": at.isoformat(),
-        **extra,
-    }
+        return True

@@ -14,11 +14,11 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.base import Adapter, AdapterContext
-from gateway.appeals import Appeals
 from gateway.config import Config
 from gateway.delivery.health import UnitHealthStore
 from gateway.health.report import channel_reports, unit_reports
 from gateway.health.store import HealthStore
+from gateway.loop import Intake
 from gateway.registry import Registry
 from gateway.store import Keys
 
@@ -37,11 +37,11 @@ async def poller_health(
 ) -> dict[str, dict[str, Any]]:
     """Ask each enabled channel's adapter for its own health. Adapters do no I/O when made, and
     ``health()`` reads their state from Redis, so this answers beside a serving gateway."""
-    appeals = Appeals(
+    appeals = Intake(
         redis,
         keys,
         prefix=config.gateway.centre.appeal_no_prefix,
-        network=config.network,
+        network=lambda: config.network,
         channel_kinds={c.id: c.kind for c in config.channels},
         clock=lambda: now,
     )

@@ -43,6 +43,11 @@ class Keys:
     def intake_attempts(self) -> str:
         return self.k("intake", "attempts")
 
+    @property
+    def events(self) -> str:
+        """The loop-events stream: one entry per history append (consumer group ``recorder``)."""
+        return self.k("events")
+
     def seq(self, day: str) -> str:
         return self.k("seq", day)
 
@@ -78,6 +83,11 @@ class Keys:
         return self.k("delivery", delivery_id)
 
     @property
+    def delivery_prefix(self) -> str:
+        """``delivery(id)`` is this prefix and the id (the assignment script builds it)."""
+        return self.delivery("")
+
+    @property
     def delivery_schedule(self) -> str:
         return self.k("delivery", "schedule")
 
@@ -88,6 +98,10 @@ class Keys:
     def inbox(self, unit_id: str) -> str:
         """Sorted set: a pull unit's pending delivery ids -> when they were queued."""
         return self.k("unit", unit_id, "inbox")
+
+    def unit_pending(self, unit_id: str) -> str:
+        """Sorted set: a push unit's deliveries not yet delivered or dead -> when they were created."""
+        return self.k("unit", unit_id, "pending")
 
     def unit_health(self, unit_id: str) -> str:
         return self.k("unit", unit_id, "health")
@@ -105,6 +119,32 @@ class Keys:
 
     def unit_credentials(self, unit_id: str) -> str:
         return self.k("unit", unit_id, "credentials")
+
+    @property
+    def deadlines(self) -> str:
+        """Sorted set: open appeals -> the deadline they wait on now (the overdue index)."""
+        return self.k("health", "deadlines")
+
+    def health(self, subject: str, id_: str) -> str:
+        """Hash: lifetime health totals of a channel or unit."""
+        return self.k("health", subject, id_)
+
+    def health_hour(self, subject: str, id_: str, hour: int) -> str:
+        """Hash: one epoch hour's health counts, per outcome and per minute."""
+        return self.k("health", subject, id_, "h", str(hour))
+
+    def rhythm(self, channel_id: str) -> str:
+        return self.k("health", "channel", channel_id, "rhythm")
+
+    def inquiry_address(self, address: str) -> str:
+        return self.k("inquiry", "addr", address)
+
+    def inquiry_misses(self, appeal_no: str) -> str:
+        return self.k("inquiry", "miss", appeal_no)
+
+    def lease(self, name: str) -> str:
+        """A singleton's lease: the process that runs it (several processes share one store)."""
+        return self.k("lease", name)
 
 
 class EmbeddedRedis:

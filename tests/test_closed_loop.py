@@ -3,6 +3,7 @@ return visit, review, file; out-of-order steps get 409; repeated returns go to t
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -91,6 +92,25 @@ async def test_the_whole_loop_with_a_pass_down_and_a_return(gateway: Gateway) ->
     assert final["returned_by"] == ["property-management"]
     for event in final["history"]:
         assert event["actor"] and event["at"]
+    await _every_event_is_on_the_events_stream(gateway, appeal_no)
+
+
+async def _every_event_is_on_the_events_stream(gateway: Gateway, appeal_no: str) -> None:
+    """The loop-events stream (the durable path to SQL) holds each history event once, in order,
+    with its 1-based position: ``<appeal_no>:<seq>`` can be rebuilt from the history list."""
+    from tests.conftest import eventually
+
+    runtime = gateway.runtime
+
+    async def settled() -> list[Any]:
+        history = await runtime.loop.history(appeal_no)
+        entries: Any = await runtime.redis.xrange(runtime.keys.events)
+        mine = [f for _id, f in entries if f[b"appeal_no"].decode() == appeal_no]
+        return [history, mine] if len(mine) == len(history) and "answered" in str(history) else []
+
+    history, mine = await eventually(settled)
+    assert [int(f[b"seq"]) for f in mine] == list(range(1, len(history) + 1))
+    assert [json.loads(f[b"event"]) for f in mine] == history
 
 
 async def _answered(gateway: Gateway, appeal_no: str) -> bool:

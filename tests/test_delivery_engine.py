@@ -18,6 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from gateway.config import Config, load_config
+from gateway.delivery import EVENT_ASSIGNED
 from gateway.registry import Registry
 from gateway.store import Keys
 from tests.conftest import (
@@ -302,5 +303,6 @@ async def test_a_unit_down_for_an_hour_then_back_gets_everything_once(
     await eventually(all_in, 10)
     by_appeal: dict[str, set[str]] = {}
     for r in gw.receiver.received:
-        by_appeal.setdefault(r.json()["subject"], set()).add(r.headers["webhook-id"])
-    assert all(len(ids) == 1 for ids in by_appeal.values())
+        if r.json()["type"] == EVENT_ASSIGNED:  # an overdue reminder (an hour passed) is another delivery
+            by_appeal.setdefault(r.json()["subject"], set()).add(r.headers["webhook-id"])
+    assert all(len(ids) == 1 for ids in by_appeal.values()), by_appeal

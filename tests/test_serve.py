@@ -60,7 +60,7 @@ class Served:
         )
         return out.stdout.decode()
 
-    async def start(self) -> None:
+    async def start(self, *more: str) -> None:
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -71,6 +71,7 @@ class Served:
                 str(self.port),
                 "--config",
                 str(self.config),
+                *more,
             ],
             env=self.env,
             stdout=subprocess.PIPE,
@@ -164,3 +165,65 @@ async def test_kill_9_while_deliveries_fail_then_restart_delivers_everything_onc
     await eventually(all_delivered, 10)
     assert {r.headers["webhook-id"] for r in receiver.received} == ids_before  # one id per appeal
     assert len(ids_before) == 5
+
+
+async def test_two_processes_share_the_work_and_a_kill_9_of_one_loses_nothing(
+    served: Served, receiver: UnitReceiver
+) -> None:
+    import psutil
+
+    text = (served.config / "gateway.yaml").read_text(encoding="utf-8")
+    text = text.replace("claim_idle_seconds: 30", "claim_idle_seconds: 1")
+    # a delivery the dead process had claimed is due again after its lease (total timeout + 30 s)
+    text = text.replace("connect_timeout_seconds: 3", "connect_timeout_seconds: 1")
+    text = text.replace("total_timeout_seconds: 10", "total_timeout_seconds: 1")
+    (served.config / "gateway.yaml").write_text(text, encoding="utf-8")
+    await served.start("--workers", "2")
+    assert served.process is not None
+    supervisor = psutil.Process(served.process.pid)
+    await eventually(lambda: _true(len(supervisor.children()) == 2))
+    first_pids = {c.pid for c in supervisor.children()}
+
+    async def post_retrying(i: int) -> str:
+        """A citizen's client retries with the same idempotency key when a connection breaks."""
+        fields = {
+            "api_key": PORTAL,
+            "service_code": "complaint",
+            "description": f"第{i}号楼燃气泄漏，煤气味很重",
+        }
+        for _ in range(50):
+            try:
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.post(
+                        f"{served.url}/open311/v2/requests.json",
+                        data=fields,
+                        headers={"Idempotency-Key": f"serve-{i}"},
+                    ) as r,
+                ):
+                    if r.status == 201:
+                        return str((await r.json())[0]["service_request_id"])
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"appeal {i} was never accepted")
+
+    numbers = list(await asyncio.gather(*(post_retrying(i) for i in range(20))))
+    os.kill(sorted(first_pids)[0], signal.SIGKILL)  # one process dies with whatever it held
+    numbers += await asyncio.gather(*(post_retrying(i) for i in range(20, 40)))
+    assert len(set(numbers)) == 40  # one appeal per idempotency key
+
+    async def all_delivered() -> bool:
+        return {r.json()["subject"] for r in receiver.received} >= set(numbers)
+
+    await eventually(all_delivered, 60)
+    ids: dict[str, set[str]] = {}
+    for r in receiver.received:
+        ids.setdefault(r.json()["subject"], set()).add(r.headers["webhook-id"])
+    assert all(len(one) == 1 for one in ids.values())  # each appeal delivered under one id
+    await eventually(lambda: _true(len(supervisor.children()) == 2))  # the dead one was replaced
+    assert {c.pid for c in supervisor.children()} != first_pids
+
+
+async def _true(value: bool) -> bool:
+    return value

@@ -151,7 +151,7 @@ async def inbox(request: web.Request, query: InboxQuery) -> web.Response:
 
 async def _event(runtime: Runtime, delivery_id: str) -> dict[str, Any] | None:
     record = await runtime.deliveries.get(delivery_id)
-    appeal = await runtime.appeals.get(record.appeal_no) if record else None
+    appeal = await runtime.loop.get(record.appeal_no) if record else None
     if record is None or appeal is None:
         return None
     assignment = json.loads(record.assignment) if record.assignment else {"unit": record.unit}

@@ -25,7 +25,7 @@ from pydantic import Field
 from gateway.api.declare import Declared, operation
 from gateway.errors import NotFound, RateLimited
 from gateway.http import json_response
-from gateway.lifecycle import State
+from gateway.loop import State
 from gateway.runtime import RUNTIME, Runtime
 
 routes = web.RouteTableDef()
@@ -130,8 +130,7 @@ async def _limit_address(request: web.Request) -> None:
     """Every request counts against its address's window, malformed ones too."""
     runtime = request.app[RUNTIME]
     address = request.remote or "unknown"
-    key = runtime.keys.k("inquiry", "addr", address)
-    used, left = await _count(runtime, key, ADDRESS_WINDOW, hit=True)
+    used, left = await _count(runtime, runtime.keys.inquiry_address(address), ADDRESS_WINDOW, hit=True)
     if used > ADDRESS_LIMIT:
         raise RateLimited("too many inquiries from this address; try again later", retry_after=left)
 
@@ -147,14 +146,14 @@ async def inquiry(request: web.Request, query: InquiryQuery) -> web.Response:
     runtime = request.app[RUNTIME]
     keys = runtime.keys
     appeal_no, tail = query.appeal_no, query.phone_tail
-    misses_key = keys.k("inquiry", "miss", appeal_no)
+    misses_key = keys.inquiry_misses(appeal_no)
     misses, left = await _count(runtime, misses_key, WRONG_TAIL_WINDOW, hit=False)
     if misses >= WRONG_TAIL_LIMIT:
         raise RateLimited(
             "too many failed inquiries for this appeal number; try again later", retry_after=left
         )
 
-    record = await runtime.appeals.get(appeal_no)
+    record = await runtime.loop.get(appeal_no)
     expected = phone_tail(record.appeal.citizen.phone) if record is not None else None
     if record is None or expected is None or not hmac.compare_digest(expected, tail):
         await _count(runtime, misses_key, WRONG_TAIL_WINDOW, hit=True)
@@ -168,6 +167,6 @@ async def inquiry(request: web.Request, query: InquiryQuery) -> web.Response:
         "channel": record.appeal.channel_id,
         "received_at": record.appeal.received_at.isoformat(),
         "unit_name": unit.name if unit is not None else None,
-        "timeline": public_timeline(await runtime.appeals.history(appeal_no)),
+        "timeline": public_timeline(await runtime.loop.history(appeal_no)),
     }
     return json_response(body, headers={"Cache-Control": "no-store"})

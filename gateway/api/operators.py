@@ -3,7 +3,6 @@ decide extensions, record return visits, review and file, reload routing."""
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from aiohttp import web
@@ -11,17 +10,13 @@ from pydantic import Field
 
 from gateway.api.auth import require_token
 from gateway.api.declare import Declared, operation
-from gateway.appeals import AppealRecord, history_event
-from gateway.delivery import EVENT_REOPENED
-from gateway.dispatch import assignment_of
-from gateway.errors import BadRequest, Conflict
 from gateway.http import json_response
-from gateway.lifecycle import OPERATOR_STEPS, State, Step, step
+from gateway.loop import State
+from gateway.loop.record import read_records
 from gateway.runtime import RUNTIME, Runtime
 from gateway.store import text
 
 routes = web.RouteTableDef()
-ACTOR = "operator"
 
 
 def require_operator(request: web.Request) -> Runtime:
@@ -30,46 +25,16 @@ def require_operator(request: web.Request) -> Runtime:
     return runtime
 
 
-async def _record(runtime: Runtime, request: web.Request) -> AppealRecord:
-    return await runtime.appeals.require(request.match_info["appeal_no"])
-
-
-def _step(event_type: str, record: AppealRecord) -> Step:
-    try:
-        return step(OPERATOR_STEPS, event_type, record.state)
-    except ValueError as e:
-        raise Conflict(str(e), state=record.state.value) from None
-
-
-async def _apply(
-    runtime: Runtime,
-    record: AppealRecord,
-    event_type: str,
-    fields: dict[str, str] | None = None,
-    **detail: Any,
-) -> State:
-    """One operator step: checked against the loop, recorded in the history, applied atomically."""
-    found = _step(event_type, record)
-    state = found.to or record.state
-    event = history_event(event_type, ACTOR, runtime.clock(), state=state.value, **detail)
-    result = await runtime.appeals.transition(
-        record.appeal.appeal_no, allowed=found.after, to=found.to, event=event, fields=fields
-    )
-    if not result.ok:
-        raise Conflict(f"{event_type!r} is not allowed now: {result.reason}")
-    return state
-
-
 @routes.get("/api/v1/appeals/{appeal_no}")
 @operation("operators", auth="operator", responses={404: "no such appeal"})
 async def get_appeal(request: web.Request) -> web.Response:
     """An appeal with its routing decision and history."""
     runtime = require_operator(request)
-    record = await _record(runtime, request)
+    record = await runtime.loop.require(request.match_info["appeal_no"])
     body = record.summary()
     body["decision"] = record.decision
     body["appeal"] = record.appeal.model_dump(mode="json")
-    body["history"] = await runtime.appeals.history(record.appeal.appeal_no)
+    body["history"] = await runtime.loop.history(record.appeal.appeal_no)
     return json_response(body)
 
 
@@ -94,9 +59,9 @@ async def dispatch_queue(request: web.Request, query: QueueQuery) -> web.Respons
     runtime = require_operator(request)
     limit = query.limit
     entries: Any = await runtime.redis.zrange(runtime.keys.manual_queue, 0, limit - 1, withscores=True)
+    records = await read_records(runtime.redis, runtime.keys, [text(member) for member, _ in entries])
     items = []
-    for member, since in entries:
-        record = await runtime.appeals.get(text(member))
+    for (_member, since), record in zip(entries, records, strict=True):
         if record is None or record.state is not State.manual:
             continue
         items.append(
@@ -123,34 +88,9 @@ class Assign(Declared):
 async def assign(request: web.Request, body: Assign) -> web.Response:
     """Assign by hand (from the manual queue, or to override the router)."""
     runtime = require_operator(request)
-    record = await _record(runtime, request)
-    _step("assigned", record)
-    unit = runtime.config.network.get(body.unit)
-    if unit is None or unit.level == 1:
-        raise BadRequest(f"{body.unit!r} is not a member unit to assign to", field="unit")
-    now = runtime.clock()
-    await runtime.assignments.assign(
-        record.appeal.appeal_no,
-        unit.id,
-        allowed=OPERATOR_STEPS["assigned"].after,
-        event=history_event(
-            "dispatched", ACTOR, now, state=State.dispatched.value, unit=unit.id, note=body.note, by_hand=True
-        ),
-        assignment=assignment_of(
-            runtime.config.network,
-            unit.id,
-            record.appeal,
-            now,
-            None,
-            assigned_by=ACTOR,
-            deadlines=record.deadlines,
-        ),
+    return json_response(
+        await runtime.loop.assign_by_hand(request.match_info["appeal_no"], body.unit, body.note)
     )
-    runtime.deliverer.wake.set()
-    return json_response({"appeal_no": record.appeal.appeal_no, "state": "dispatched", "unit": unit.id})
-
-
-DECIDED = {"approve": "approved", "deny": "denied"}
 
 
 class ExtensionDecision(Declared):
@@ -163,25 +103,8 @@ class ExtensionDecision(Declared):
 async def decide_extension(request: web.Request, body: ExtensionDecision) -> web.Response:
     """Approve or deny a unit's pending extension request; the deadline moves only on approval."""
     runtime = require_operator(request)
-    record = await _record(runtime, request)
-    _step("extension_decided", record)
-    pending = record.extension or {}
-    if pending.get("status") != "pending":
-        raise Conflict("no extension request is waiting")
-    now = runtime.clock()
-    fields = {
-        "extension": json.dumps(
-            pending | {"status": DECIDED[body.decision], "decided_at": now.isoformat()}, ensure_ascii=False
-        )
-    }
-    detail: dict[str, object] = {"decision": body.decision, "days": pending.get("days")}
-    if body.decision == "approve":
-        deadlines = runtime.extend_deadlines(record, int(pending.get("days", 0)))
-        if deadlines is not None:
-            fields["deadlines"] = json.dumps(deadlines)
-            detail["reply_by"] = deadlines.get("reply_by")
-    await _apply(runtime, record, "extension_decided", fields, **detail)
-    return json_response({"appeal_no": record.appeal.appeal_no, "extension": DECIDED[body.decision]})
+    appeal_no = request.match_info["appeal_no"]
+    return json_response(await runtime.loop.decide_extension(appeal_no, body.decision, body.note))
 
 
 class ReturnVisit(Declared):
@@ -194,16 +117,8 @@ class ReturnVisit(Declared):
 async def return_visit(request: web.Request, body: ReturnVisit) -> web.Response:
     """The centre's return visit 回访 to the citizen after the reply."""
     runtime = require_operator(request)
-    record = await _record(runtime, request)
-    await _apply(
-        runtime,
-        record,
-        "visited",
-        {"satisfaction": body.satisfaction},
-        satisfaction=body.satisfaction,
-        note=body.note,
-    )
-    return json_response({"appeal_no": record.appeal.appeal_no, "state": State.visited.value})
+    appeal_no = request.match_info["appeal_no"]
+    return json_response(await runtime.loop.return_visit(appeal_no, body.satisfaction, body.note))
 
 
 class Review(Declared):
@@ -216,45 +131,7 @@ class Review(Declared):
 async def review(request: web.Request, body: Review) -> web.Response:
     """Review 审核: approve files 归档 the appeal; reopen sends it back to its unit (counted)."""
     runtime = require_operator(request)
-    record = await _record(runtime, request)
-    appeal_no = record.appeal.appeal_no
-    now = runtime.clock()
-    if body.decision == "approve":
-        await _apply(runtime, record, "filed", reviewed=True, note=body.note)
-        return json_response({"appeal_no": appeal_no, "state": State.filed.value})
-    _step("reopened", record)
-    if record.unit is None:
-        raise Conflict("the appeal has no unit to reopen it with")
-    await runtime.assignments.assign(
-        appeal_no,
-        record.unit,
-        allowed=OPERATOR_STEPS["reopened"].after,
-        to=State.handling,
-        supervisor=record.supervisor,
-        event_type=EVENT_REOPENED,
-        event=history_event(
-            "reopened",
-            ACTOR,
-            now,
-            state=State.handling.value,
-            unit=record.unit,
-            note=body.note,
-            reopened=record.reopened + 1,
-        ),
-        assignment=assignment_of(
-            runtime.config.network,
-            record.unit,
-            record.appeal,
-            now,
-            None,
-            reopened=record.reopened + 1,
-            note=body.note,
-            deadlines=record.deadlines,
-        ),
-    )
-    await runtime.redis.hincrby(runtime.keys.appeal(appeal_no), "reopened", 1)
-    runtime.deliverer.wake.set()
-    return json_response({"appeal_no": appeal_no, "state": State.handling.value})
+    return json_response(await runtime.loop.review(request.match_info["appeal_no"], body.decision, body.note))
 
 
 @routes.post("/api/v1/routing/reload")

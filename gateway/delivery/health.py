@@ -1,5 +1,6 @@
 """Each unit's delivery health, shared through Redis by every gateway process: consecutive failures,
-the circuit breaker, an endpoint disabled by a ``410 Gone``, last success.
+the circuit breaker, an endpoint disabled by a ``410 Gone``, last success. A success is recorded by
+the delivery queue's ``delivered`` script, in the same step as the delivery.
 
 ``hl:unit:<id>:health`` hash; ``hl:unit:<id>:parked`` sorted set of deliveries held while the unit's
 endpoint is disabled (an operator re-enables it and they go out again).
@@ -7,8 +8,9 @@ endpoint is disabled (an operator re-enables it and they go out again).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import redis.asyncio as aioredis
 
@@ -37,16 +39,9 @@ class UnitHealth:
     def failing_for(self, now: float) -> float:
         return now - self.first_failure_at if self.consecutive_failures else 0.0
 
-
-class UnitHealthStore:
-    def __init__(self, redis: aioredis.Redis, keys: Keys, settings: DeliverySettings) -> None:
-        self.redis = redis
-        self.keys = keys
-        self.settings = settings
-
-    async def get(self, unit: str) -> UnitHealth:
-        f = decode_hash(await self.redis.hgetall(self.keys.unit_health(unit)))
-        return UnitHealth(
+    @classmethod
+    def from_fields(cls, unit: str, f: Mapping[str, str]) -> UnitHealth:
+        return cls(
             unit=unit,
             consecutive_failures=int(f.get("consecutive_failures", 0)),
             first_failure_at=float(f.get("first_failure_at", 0)),
@@ -57,15 +52,25 @@ class UnitHealthStore:
             last_error=f.get("last_error", ""),
         )
 
-    async def success(self, unit: str, now: float) -> int:
-        """Record a delivered attempt; returns how many consecutive failures it ended."""
-        key = self.keys.unit_health(unit)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hget(key, "consecutive_failures")
-            pipe.hset(key, mapping={"consecutive_failures": 0, "last_success_at": now, "open_until": 0})
-            pipe.hdel(key, "first_failure_at")
-            before, *_ = await pipe.execute()
-        return int(before or 0)
+
+class UnitHealthStore:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, settings: DeliverySettings) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.settings = settings
+
+    async def get(self, unit: str) -> UnitHealth:
+        return UnitHealth.from_fields(
+            unit, decode_hash(await self.redis.hgetall(self.keys.unit_health(unit)))
+        )
+
+    async def get_many(self, units: Sequence[str]) -> dict[str, UnitHealth]:
+        """Several units' health in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for unit in units:
+                pipe.hgetall(self.keys.unit_health(unit))
+            replies: list[Any] = await pipe.execute()
+        return {u: UnitHealth.from_fields(u, decode_hash(r)) for u, r in zip(units, replies, strict=True)}
 
     async def failure(self, unit: str, now: float, error: str) -> UnitHealth:
         key = self.keys.unit_health(unit)
@@ -84,6 +89,7 @@ class UnitHealthStore:
     async def park(self, unit: str, delivery_id: str, now: float) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zrem(self.keys.delivery_schedule, delivery_id)
+            pipe.zrem(self.keys.unit_pending(unit), delivery_id)
             pipe.zadd(self.keys.parked(unit), {delivery_id: now})
             await pipe.execute()
 
@@ -95,6 +101,7 @@ class UnitHealthStore:
             pipe.hset(self.keys.unit_health(unit), mapping={"consecutive_failures": 0, "open_until": 0})
             if parked:
                 pipe.zadd(self.keys.delivery_schedule, dict.fromkeys(parked, now))
+                pipe.zadd(self.keys.unit_pending(unit), dict.fromkeys(parked, now))
             pipe.delete(self.keys.parked(unit))
             await pipe.execute()
         return len(parked)

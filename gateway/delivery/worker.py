@@ -6,32 +6,35 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import structlog
 from redis.exceptions import RedisError
 
 from gateway.alerts import Alerts
-from gateway.appeals import Appeals
 from gateway.config import GatewaySettings
-from gateway.credentials import CredentialStore
+from gateway.credentials import CredentialStore, UnitCredentials
 from gateway.delivery.health import UnitHealthStore
-from gateway.delivery.queue import DeliveryQueue, DeliveryRecord
+from gateway.delivery.queue import Claimed, DeliveryQueue, DeliveryRecord
 from gateway.delivery.sender import EVENT_ASSIGNED, SendResult, build_event, post, sign_headers
 from normalizer import Appeal
 from router.network import Network
+
+if TYPE_CHECKING:
+    from gateway.loop import LoopListener
 
 LEASE_MARGIN = 30.0
 IDLE_POLL = 0.25
 
 
-def unit_view(appeal: Appeal) -> dict[str, Any]:
-    """The appeal as a unit sees it: an anonymous citizen's name and contact are withheld."""
-    data = appeal.model_dump(mode="json")
-    if appeal.citizen.anonymous:
+def unit_view(appeal: Appeal | Mapping[str, Any]) -> dict[str, Any]:
+    """The appeal as a unit sees it (from the model, or its stored JSON decoded): an anonymous
+    citizen's name and contact are withheld, the raw payload's reference is left out."""
+    data = appeal.model_dump(mode="json") if isinstance(appeal, Appeal) else dict(appeal)
+    if (data.get("citizen") or {}).get("anonymous"):
         data["citizen"] = {"anonymous": True, "name": None, "phone": None, "identity": None}
     data.pop("raw", None)
     return data
@@ -43,19 +46,19 @@ class DeliveryWorker:
         queue: DeliveryQueue,
         health: UnitHealthStore,
         alerts: Alerts,
-        appeals: Appeals,
         credentials: CredentialStore,
         network: Callable[[], Network],
         settings: GatewaySettings,
         clock: Callable[[], datetime],
         *,
         concurrency: int = 32,
+        listeners: Sequence[LoopListener] = (),
+        processes: int = 1,
     ) -> None:
         self.queue = queue
         self.health = health
         self.alerts = alerts
         self._unit_slots: dict[str, asyncio.Semaphore] = {}
-        self.appeals = appeals
         self.credentials = credentials
         self.network = network
         self.settings = settings
@@ -67,31 +70,36 @@ class DeliveryWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self.running = False
         self.stopping = False
-        # told every attempt: unit, result, seconds it took (delivery health and metrics)
-        self.on_attempt: Callable[[str, SendResult, float], Awaitable[None]] | None = None
+        self.listeners = tuple(listeners)  # told every attempt (delivery health and metrics)
+        # A unit's concurrent deliveries are shared out among the processes: the same limit for any N.
+        self._per_unit = max(1, settings.delivery.per_unit_concurrency // max(1, processes))
 
     async def run(self) -> None:
         d = self.settings.delivery
         timeout = aiohttp.ClientTimeout(total=d.total_timeout_seconds, connect=d.connect_timeout_seconds)
         lease = d.total_timeout_seconds + LEASE_MARGIN
-        async with aiohttp.ClientSession(timeout=timeout) as session:
+        # One keep-alive session for every delivery of this worker.
+        connector = aiohttp.TCPConnector(limit=self._concurrency, keepalive_timeout=30)
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
             self.running = True
             try:
                 while not self.stopping:
+                    self.wake.clear()
                     try:
                         free = self._concurrency - len(self._tasks)
-                        ids = (
+                        claimed = (
                             await self.queue.claim_due(self.clock().timestamp(), free, lease) if free else []
                         )
                     except (RedisError, OSError) as e:
                         self.log.warning("delivery.redis_error", error=str(e))
-                        ids = []
-                    for delivery_id in ids:
-                        task = asyncio.create_task(self._deliver(session, delivery_id))
+                        claimed = []
+                    for item in claimed:
+                        task = asyncio.create_task(self._deliver(session, item))
                         self._tasks.add(task)
                         task.add_done_callback(self._tasks.discard)
-                    if not ids:
-                        self.wake.clear()
+                    if not claimed or len(self._tasks) >= self._concurrency:
+                        # Woken by a new delivery or by a finished one (a free slot); the poll
+                        # only finds retries that fell due meanwhile.
                         with contextlib.suppress(TimeoutError):
                             async with asyncio.timeout(IDLE_POLL):
                                 await self.wake.wait()
@@ -101,27 +109,30 @@ class DeliveryWorker:
                     task.cancel()
                 await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _deliver(self, session: aiohttp.ClientSession, delivery_id: str) -> None:
+    async def _deliver(self, session: aiohttp.ClientSession, item: Claimed) -> None:
         async with self._slots:
             try:
-                await self.deliver(session, delivery_id)
+                await self.deliver(session, item)
             except (RedisError, OSError) as e:
                 # The claim's lease runs out and the delivery is tried again.
-                self.log.warning("delivery.redis_error", delivery_id=delivery_id, error=str(e))
+                self.log.warning("delivery.redis_error", delivery_id=item.record.id, error=str(e))
+            finally:
+                self.wake.set()  # a slot is free
 
-    async def deliver(self, session: aiohttp.ClientSession, delivery_id: str) -> SendResult | None:
-        record = await self.queue.get(delivery_id)
-        if record is None or record.status != "pending":
+    async def deliver(self, session: aiohttp.ClientSession, item: Claimed) -> SendResult | None:
+        record = item.record
+        if record.status != "pending":
             return None
+        delivery_id = record.id
         log = self.log.bind(delivery_id=delivery_id, appeal_no=record.appeal_no, unit=record.unit)
         unit = self.network().get(record.unit)
-        appeal = await self.appeals.get(record.appeal_no)
+        appeal = item.appeal
         now = self.clock()
         if unit is None or unit.webhook is None or appeal is None:
             await self.queue.failed(delivery_id, now.timestamp(), "unit has no webhook", None)
             log.error("delivery.undeliverable")
             return None
-        health = await self.health.get(unit.id)
+        health = item.health
         if health.disabled:
             await self.health.park(unit.id, delivery_id, now.timestamp())
             log.warning("delivery.parked", reason=health.disabled)
@@ -129,18 +140,17 @@ class DeliveryWorker:
         if health.breaker(now.timestamp()) == "open":
             await self.queue.postpone(delivery_id, health.open_until)
             return None
-        slots = self._unit_slots.setdefault(
-            unit.id, asyncio.Semaphore(self.settings.delivery.per_unit_concurrency)
-        )
+        creds = item.credentials or await self.credentials.get(unit.id)
+        slots = self._unit_slots.setdefault(unit.id, asyncio.Semaphore(self._per_unit))
         async with slots:
             started = time.monotonic()
-            result = await self._send(session, record, str(unit.webhook), appeal.appeal, now)
-        if self.on_attempt is not None:
-            await self.on_attempt(unit.id, result, time.monotonic() - started)
-        log = log.bind(channel=appeal.appeal.channel_id, attempt=record.attempts + 1, status=result.status)
+            result = await self._send(session, record, str(unit.webhook), appeal, creds, now)
+        took = time.monotonic() - started
+        for listener in self.listeners:
+            listener.attempted(unit.id, result, took)
+        log = log.bind(channel=appeal.get("channel_id"), attempt=record.attempts + 1, status=result.status)
         if result.ok:
-            await self.queue.delivered(delivery_id, now.isoformat(), result.status or 0)
-            if await self.health.success(unit.id, now.timestamp()):
+            if await self.queue.delivered(record, now, result.status or 0):
                 await self.alerts.resolve(f"unit:{unit.id}:unreachable", f"{unit.name} answers again")
             log.info("delivery.delivered")
             return result
@@ -177,7 +187,8 @@ class DeliveryWorker:
         session: aiohttp.ClientSession,
         record: DeliveryRecord,
         url: str,
-        appeal: Appeal,
+        appeal: Mapping[str, Any],
+        creds: UnitCredentials,
         now: datetime,
     ) -> SendResult:
         assignment = json.loads(record.assignment) if record.assignment else {"unit": record.unit}
@@ -190,7 +201,6 @@ class DeliveryWorker:
             time=datetime.fromisoformat(record.created_at),
             data={"appeal": unit_view(appeal), "assignment": assignment},
         )
-        creds = await self.credentials.get(record.unit)
         headers.update(sign_headers(record.id, body, creds.signing_secrets(now.timestamp()), now))
         headers["user-agent"] = "hotline-gateway"
         return await post(session, url, headers, body, now)

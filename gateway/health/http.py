@@ -38,6 +38,4 @@ async def channel_outcomes(request: web.Request, handler: Handler) -> web.Stream
         channel = _channel(request)
         runtime = request.app[RUNTIME]
         if channel is not None and channel in runtime.adapters:
-            await runtime.health.record_response(
-                channel, status, f"HTTP {status} {request.method} {request.path}"
-            )
+            runtime.health.record_response(channel, status, f"HTTP {status} {request.method} {request.path}")

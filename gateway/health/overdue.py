@@ -1,9 +1,10 @@
-"""Appeals past a deadline: an index of open appeals by their next deadline, kept from the loop's
-events, so the operators' list needs no scan of every appeal.
+"""Appeals past a deadline: an index of open appeals by their next deadline, kept by the loop, so
+the operators' list needs no scan of every appeal.
 
-``hl:health:deadlines`` sorted set: appeal number -> the deadline it waits on now (epoch seconds):
+``Keys.deadlines`` sorted set: appeal number -> the deadline it waits on now (epoch seconds):
 ``sign_by`` while dispatched, ``reply_by`` while signed or in handling; removed in any other state.
-Appeals dispatched before the index existed are not in it until their next step.
+The loop's scripts keep it in the same step (``index_deadline``); reading it costs two round trips
+whatever the number of overdue appeals.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from gateway.appeals import AppealRecord, Appeals
-from gateway.lifecycle import State
+from gateway.loop import WAITS_ON, AppealRecord
+from gateway.loop.record import read_records
 from gateway.store import Keys, text
-
-WAITS_ON = {State.dispatched: "sign_by", State.signed: "reply_by", State.handling: "reply_by"}
 
 
 def next_deadline(record: AppealRecord) -> tuple[str, datetime] | None:
@@ -29,36 +28,25 @@ def next_deadline(record: AppealRecord) -> tuple[str, datetime] | None:
 
 
 class DeadlineIndex:
-    def __init__(self, redis: aioredis.Redis, keys: Keys, appeals: Appeals) -> None:
+    def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
         self.redis = redis
-        self.key = keys.k("health", "deadlines")
-        self.appeals = appeals
-
-    async def update(self, appeal_no: str) -> None:
-        record = await self.appeals.get(appeal_no)
-        due = next_deadline(record) if record is not None else None
-        if due is None:
-            await self.redis.zrem(self.key, appeal_no)
-        else:
-            await self.redis.zadd(self.key, {appeal_no: due[1].timestamp()})
+        self.keys = keys
+        self.key = keys.deadlines
 
     async def overdue(self, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
         """Open appeals past the deadline they wait on, the longest overdue first."""
         found: list[Any] = await self.redis.zrangebyscore(
             self.key, "-inf", now.timestamp(), start=0, num=limit
         )
+        numbers = [text(raw) for raw in found]
         items = []
-        for raw in found:
-            appeal_no = text(raw)
-            record = await self.appeals.get(appeal_no)
+        for appeal_no, record in zip(
+            numbers, await read_records(self.redis, self.keys, numbers), strict=True
+        ):
             due = next_deadline(record) if record is not None else None
-            if record is None or due is None:
-                await self.redis.zrem(self.key, appeal_no)  # moved on meanwhile
-                continue
+            if record is None or due is None or due[1] > now:
+                continue  # the scripts keep the index; a record gone or moved on is not overdue
             name, at = due
-            if at > now:
-                await self.redis.zadd(self.key, {appeal_no: at.timestamp()})  # extended meanwhile
-                continue
             items.append(
                 {
                     "appeal_no": appeal_no,

@@ -25,9 +25,7 @@ from gateway.health.rules import (
     window,
 )
 from gateway.health.store import HOURS, HealthStore
-from gateway.store import Keys, text
-
-PENDING_SCAN = 10_000  # deliveries looked at to find each unit's oldest pending one
+from gateway.store import Keys
 
 
 def _iso(value: str | None, tz: Any) -> str | None:
@@ -107,29 +105,21 @@ async def channel_reports(
 async def _oldest_pending(
     redis: aioredis.Redis, keys: Keys, units: list[str]
 ) -> dict[str, tuple[int, float]]:
-    """unit -> (pending deliveries, when the oldest was created): webhook deliveries on the schedule
-    and pull units' inboxes."""
-    ids: list[Any] = await redis.zrange(keys.delivery_schedule, 0, PENDING_SCAN - 1)
-    found: dict[str, tuple[int, float]] = {}
+    """unit -> (pending deliveries, when the oldest was created): the push units' running pending
+    sets and the pull units' inboxes, four commands per unit in one round trip."""
     async with redis.pipeline(transaction=False) as pipe:
-        for raw in ids:
-            pipe.hmget(keys.delivery(text(raw)), ["unit", "created_at"])
         for unit in units:
-            pipe.zrange(keys.inbox(unit), 0, 0, withscores=True)
-            pipe.zcard(keys.inbox(unit))
+            for key in (keys.unit_pending(unit), keys.inbox(unit)):
+                pipe.zcard(key)
+                pipe.zrange(key, 0, 0, withscores=True)
         replies: list[Any] = await pipe.execute()
-    for unit_raw, created_raw in replies[: len(ids)]:
-        if unit_raw is None or created_raw is None:
-            continue
-        unit, created = text(unit_raw), datetime.fromisoformat(text(created_raw)).timestamp()
-        count, oldest = found.get(unit, (0, created))
-        found[unit] = (count + 1, min(oldest, created))
-    inbox = replies[len(ids) :]
+    found: dict[str, tuple[int, float]] = {}
     for i, unit in enumerate(units):
-        first, size = inbox[2 * i], int(inbox[2 * i + 1])
-        if size:
-            count, oldest = found.get(unit, (0, float(first[0][1])))
-            found[unit] = (count + size, min(oldest, float(first[0][1])))
+        chunk = replies[4 * i : 4 * i + 4]
+        sizes, firsts = (int(chunk[0]), int(chunk[2])), (chunk[1], chunk[3])
+        oldest = [float(first[0][1]) for size, first in zip(sizes, firsts, strict=True) if size and first]
+        if sum(sizes):
+            found[unit] = (sum(sizes), min(oldest))
     return found
 
 
@@ -148,10 +138,11 @@ async def unit_reports(
     ids = list(config.units)
     snapshots = await store.snapshots("unit", ids, now)
     pending = await _oldest_pending(redis, keys, ids)
+    healths = await unit_health.get_many(ids)
     reports = []
     for unit in config.units.values():
         snap = snapshots[unit.id]
-        health = await unit_health.get(unit.id)
+        health = healths[unit.id]
         minutes = snap.unit_minutes()
         last60 = window(minutes, now, 60, UnitCounts())
         day = UnitCounts()

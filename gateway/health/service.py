@@ -3,10 +3,11 @@ for the shared truth, Prometheus counters for this process), answers reports, ju
 every ``alerts.evaluate_seconds`` and raises or resolves alerts, which are posted to the operators'
 webhook.
 
-Wiring (:meth:`HealthService.wire`, called once by the runtime): ``Appeals.on_submit`` (accepted,
-duplicate; for poller kinds also received, rejected, failed), ``DeliveryWorker.on_attempt``, a listener
-on :class:`~gateway.alerts.Alerts`, and the loop's events (the overdue index). HTTP outcomes of channel
-routes come from the middleware in :mod:`gateway.health.http`.
+It is a :class:`~gateway.loop.LoopListener` given to the loop and the delivery worker when they are
+made: it hears every submit's outcome (accepted, duplicate; for poller kinds also received, rejected,
+failed) and every delivery attempt, counts them in memory and flushes the counts to Redis each second.
+HTTP outcomes of channel routes come from the middleware in :mod:`gateway.health.http`. The overdue
+index is kept by the loop's own scripts.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Coroutine
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -22,11 +22,11 @@ import structlog
 from redis.exceptions import RedisError
 
 from gateway.delivery.sender import EVENT_OVERDUE
-from gateway.errors import HotlineError
 from gateway.health.notify import AlertPoster
 from gateway.health.overdue import DeadlineIndex
 from gateway.health.report import channel_reports, unit_reports
 from gateway.health.store import HealthStore
+from gateway.loop import LoopListener
 from gateway.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -36,73 +36,67 @@ if TYPE_CHECKING:
 IN_REQUEST: ContextVar[bool] = ContextVar("in_channel_request", default=False)
 """Set while an HTTP request is handled: its received/rejected/failed are counted by the middleware."""
 POLLER_HEALTH_TIMEOUT = 2.0
+FLUSH_SECONDS = 1.0
 STOP_TIMEOUT = 5.0
 log = structlog.get_logger("health")
 
 
-class HealthService:
+class HealthService(LoopListener):
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.store = HealthStore(runtime.redis, runtime.keys)
         self.metrics = Metrics()
         alerts = runtime.config.gateway.alerts
         self.poster = AlertPoster(alerts, runtime.config.gateway.centre.name)
-        self.deadlines = DeadlineIndex(runtime.redis, runtime.keys, runtime.appeals)
+        runtime.alerts.listeners.append(self.poster.on_alert)
+        self.deadlines = DeadlineIndex(runtime.redis, runtime.keys)
         self.interval = alerts.evaluate_seconds
         self._task: asyncio.Task[None] | None = None
-        self._background: set[asyncio.Task[Any]] = set()
+        self._flusher: asyncio.Task[None] | None = None
+        self._monitor_stopping = asyncio.Event()
         self._stopping = asyncio.Event()
 
-    def wire(self) -> None:
-        rt = self.runtime
-        rt.appeals.on_submit = self.on_submit
-        rt.deliverer.on_attempt = self.on_attempt
-        rt.alerts.listeners.append(self.poster.on_alert)
-        publish = rt.appeals.on_event
+    # --- recording (in memory; flushed each second) --------------------------------------------
 
-        def on_event(appeal_no: str, event: str) -> None:
-            publish(appeal_no, event)
-            self._spawn(self.deadlines.update(appeal_no))
-
-        rt.appeals.on_event = rt.assignments.on_event = on_event
-
-    # --- recording ---------------------------------------------------------------------------
-
-    async def record(self, channel_id: str, outcomes: tuple[str, ...], error: str = "") -> None:
+    def record(self, channel_id: str, outcomes: tuple[str, ...], error: str = "") -> None:
         if not outcomes:
             return
         self.metrics.count(channel_id, outcomes)
-        try:
-            await self.store.record("channel", channel_id, outcomes, self.runtime.clock(), error)
-        except (RedisError, OSError) as e:  # the outcome itself already answered; a lost count is logged
-            log.warning("health.not_recorded", channel=channel_id, error=type(e).__name__)
+        self.store.record("channel", channel_id, outcomes, self.runtime.clock(), error)
 
-    async def record_response(self, channel_id: str, status: int, error: str = "") -> None:
+    def record_response(self, channel_id: str, status: int, error: str = "") -> None:
         """One request on a channel's routes answered ``status``."""
         outcomes: tuple[str, ...] = ("received",)
         if 400 <= status < 500:
             outcomes += ("rejected",)
         elif status >= 500:
             outcomes += ("failed",)
-        await self.record(channel_id, outcomes, error if status >= 400 else "")
+        self.record(channel_id, outcomes, error if status >= 400 else "")
 
-    async def on_submit(self, channel_id: str, outcome: str) -> None:
-        """``Appeals.submit`` finished: accepted, duplicate, rejected or failed."""
+    def submitted(self, channel_id: str, outcome: str) -> None:
+        """An intake attempt ended: accepted, duplicate, rejected or failed."""
         if IN_REQUEST.get():
-            await self.record(channel_id, (outcome,) if outcome in ("accepted", "duplicate") else ())
+            self.record(channel_id, (outcome,) if outcome in ("accepted", "duplicate") else ())
         else:  # a poller's message: nobody else counts it
             error = {"rejected": "message refused", "failed": "store unavailable"}.get(outcome, "")
-            await self.record(channel_id, ("received", outcome), error)
+            self.record(channel_id, ("received", outcome), error)
 
-    async def on_attempt(self, unit: str, result: SendResult, seconds: float) -> None:
+    def attempted(self, unit: str, result: SendResult, seconds: float) -> None:
         self.metrics.attempt(unit, result.ok, seconds)
         outcomes = ("attempts", "ok" if result.ok else "failed")
+        self.store.record("unit", unit, outcomes, self.runtime.clock(), "" if result.ok else result.error)
+
+    async def flush(self) -> None:
         try:
-            await self.store.record(
-                "unit", unit, outcomes, self.runtime.clock(), "" if result.ok else result.error
-            )
-        except (RedisError, OSError) as e:
-            log.warning("health.not_recorded", unit=unit, error=type(e).__name__)
+            await self.store.flush()
+        except (RedisError, OSError) as e:  # kept in memory for the next flush
+            log.warning("health.not_flushed", error=type(e).__name__)
+
+    async def _flush_every_second(self) -> None:
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), FLUSH_SECONDS)
+            await self.flush()
 
     # --- reports -----------------------------------------------------------------------------
 
@@ -118,10 +112,12 @@ class HealthService:
 
     async def channels(self) -> list[dict[str, Any]]:
         rt = self.runtime
+        await self.flush()
         return await channel_reports(rt.config, self.store, await self.poller_health(), rt.clock())
 
     async def units(self) -> list[dict[str, Any]]:
         rt = self.runtime
+        await self.flush()
         return await unit_reports(rt.config, self.store, rt.unit_health, rt.redis, rt.keys, rt.clock())
 
     # --- alerts ------------------------------------------------------------------------------
@@ -196,7 +192,7 @@ class HealthService:
                 await alerts.resolve(alert["key"], f"{alert.get('appeal_no')} is no longer overdue")
 
     async def run(self) -> None:
-        while not self._stopping.is_set():
+        while not self._monitor_stopping.is_set():
             try:
                 await self.evaluate()
             except (RedisError, OSError) as e:
@@ -204,7 +200,7 @@ class HealthService:
             except Exception:  # the monitor never dies silently
                 log.exception("health.evaluate_failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.interval)
+                await asyncio.wait_for(self._monitor_stopping.wait(), self.interval)
 
     async def start(self) -> None:
         enabled = [c.id for c in self.runtime.config.channels if c.enabled]
@@ -213,27 +209,27 @@ class HealthService:
         except (RedisError, OSError) as e:
             log.warning("health.not_started", error=type(e).__name__)
         self._stopping.clear()
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_every_second(), name="health-flush")
+
+    def start_monitor(self) -> None:
+        """Judge channels and sweep overdue appeals (a singleton: one process at a time)."""
+        self._monitor_stopping.clear()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self.run(), name="health")
 
-    async def stop(self) -> None:
+    async def stop_monitor(self) -> None:
         task, self._task = self._task, None
-        self._stopping.set()
+        self._monitor_stopping.set()
         if task is not None:
             # A flag as well as a cancel: a cancel landing inside a Redis call can be swallowed.
             task.cancel()
             await asyncio.wait([task], timeout=STOP_TIMEOUT)
-        if self._background:
-            await asyncio.wait(self._background, timeout=5.0)
+
+    async def stop(self) -> None:
+        await self.stop_monitor()
+        self._stopping.set()
+        flusher, self._flusher = self._flusher, None
+        if flusher is not None:
+            await asyncio.wait([flusher], timeout=STOP_TIMEOUT)  # its last flush runs after the flag
         await self.poster.aclose()
-
-    def _spawn(self, work: Coroutine[Any, Any, None] | Awaitable[None]) -> None:
-        async def guarded() -> None:
-            try:
-                await work
-            except (RedisError, OSError, HotlineError) as e:
-                log.warning("health.index_not_updated", error=type(e).__name__)
-
-        task = asyncio.create_task(guarded())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)

@@ -1,4 +1,6 @@
-"""Health counts in Redis, shared by every gateway process (Redis 6.2 commands only).
+"""Health counts in Redis, shared by every gateway process (Redis 6.2 commands only). Each process
+counts in memory and adds its counts to Redis once a second (:meth:`HealthStore.flush`), and
+before it reads a report, so a message costs no Redis call of its own.
 
 ``hl:health:<subject>:<id>``             hash: lifetime totals per outcome, ``last_message_at``,
                                          ``last_error_at``, ``last_error`` (subject: channel or unit)
@@ -10,8 +12,10 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,30 +31,43 @@ from gateway.health.rules import (
     minute_of,
     slot_of,
 )
+from gateway.lua import Script
 from gateway.store import Keys, decode_hash, text
 
 BUCKET_TTL = 26 * 3600
 HOURS = 24
 
-_RECORD = """
-local first = 0
-for i = 6, #ARGV do
-  local f = ARGV[i]
-  local n = redis.call('HINCRBY', KEYS[1], f, 1)
-  redis.call('HINCRBY', KEYS[1], 'm' .. ARGV[2] .. ':' .. f, 1)
-  redis.call('HINCRBY', KEYS[2], f, 1)
-  if f == 'received' then
-    redis.call('HSET', KEYS[2], 'last_message_at', ARGV[4])
-    if ARGV[3] ~= '' then
-      if n == 1 then redis.call('HINCRBY', KEYS[3], ARGV[3] .. ':hours', 1) end
-      redis.call('HINCRBY', KEYS[3], ARGV[3] .. ':messages', 1)
-    end
+_FLUSH = (
+    ("bucket", "state", "rhythm"),
+    ("ttl", "slot", "last_message_at", "error_at", "error", "counts"),
+    """
+for _, c in ipairs(cjson.decode(A.counts)) do
+  local minute, f, count = c[1], c[2], c[3]
+  local n = redis.call('HINCRBY', K.bucket, f, count)
+  redis.call('HINCRBY', K.bucket, 'm' .. minute .. ':' .. f, count)
+  redis.call('HINCRBY', K.state, f, count)
+  if f == 'received' and A.slot ~= '' then
+    if n == count then redis.call('HINCRBY', K.rhythm, A.slot .. ':hours', 1) end
+    redis.call('HINCRBY', K.rhythm, A.slot .. ':messages', count)
   end
 end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], 'last_error_at', ARGV[4], 'last_error', ARGV[5]) end
+redis.call('EXPIRE', K.bucket, A.ttl)
+if A.last_message_at ~= '' then redis.call('HSET', K.state, 'last_message_at', A.last_message_at) end
+if A.error ~= '' then redis.call('HSET', K.state, 'last_error_at', A.error_at, 'last_error', A.error) end
 return 1
-"""
+""",
+)
+
+
+@dataclass
+class _Pending:
+    """One subject's counts in one epoch hour, not yet in Redis."""
+
+    slot: str
+    counts: Counter[tuple[int, str]] = field(default_factory=Counter)  # (minute, outcome) -> n
+    last_message_at: float = 0.0
+    error_at: float = 0.0
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,30 +93,67 @@ class HealthStore:
     def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
-        self._record = redis.register_script(_RECORD)
+        self._flush = Script(redis, *_FLUSH)
+        self._pending: dict[tuple[str, str, int], _Pending] = {}
 
     def state_key(self, subject: str, id_: str) -> str:
-        return self.keys.k("health", subject, id_)
+        return self.keys.health(subject, id_)
 
     def bucket_key(self, subject: str, id_: str, hour: int) -> str:
-        return self.keys.k("health", subject, id_, "h", str(hour))
+        return self.keys.health_hour(subject, id_, hour)
 
     def rhythm_key(self, channel_id: str) -> str:
-        return self.keys.k("health", "channel", channel_id, "rhythm")
+        return self.keys.rhythm(channel_id)
 
-    async def record(
-        self, subject: str, id_: str, outcomes: Sequence[str], now: datetime, error: str = ""
-    ) -> None:
-        """Count ``outcomes`` (e.g. received and rejected) for a channel or unit at ``now``."""
+    def record(self, subject: str, id_: str, outcomes: Sequence[str], now: datetime, error: str = "") -> None:
+        """Count ``outcomes`` (e.g. received and rejected) for a channel or unit at ``now``; in memory
+        until the next :meth:`flush` (no Redis call per message)."""
+        hour = hour_of(now)
         slot = "{}:{}".format(*slot_of(now)) if subject == "channel" else ""
-        await self._record(
-            keys=[
-                self.bucket_key(subject, id_, hour_of(now)),
-                self.state_key(subject, id_),
-                self.rhythm_key(id_),
-            ],
-            args=[BUCKET_TTL, minute_of(now), slot, now.timestamp(), error[:300], *outcomes],
-        )
+        pending = self._pending.setdefault((subject, id_, hour), _Pending(slot))
+        minute, ts = minute_of(now), now.timestamp()
+        for outcome in outcomes:
+            pending.counts[(minute, outcome)] += 1
+            if outcome == "received":
+                pending.last_message_at = max(pending.last_message_at, ts)
+        if error:
+            pending.error_at, pending.error = ts, error[:300]
+
+    async def flush(self) -> None:
+        """Add the counts kept in memory to Redis, in one round trip. Counts a failed flush could
+        not write are kept for the next one."""
+        pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for (subject, id_, hour), p in pending.items():
+                    counts = [[minute, outcome, n] for (minute, outcome), n in p.counts.items()]
+                    await self._flush(
+                        keys={
+                            "bucket": self.bucket_key(subject, id_, hour),
+                            "state": self.state_key(subject, id_),
+                            "rhythm": self.rhythm_key(id_),
+                        },
+                        args={
+                            "ttl": BUCKET_TTL,
+                            "slot": p.slot,
+                            "last_message_at": repr(p.last_message_at) if p.last_message_at else "",
+                            "error_at": repr(p.error_at),
+                            "error": p.error,
+                            "counts": json.dumps(counts),
+                        },
+                        client=pipe,
+                    )
+                await pipe.execute()
+        except BaseException:
+            for key, p in pending.items():
+                kept = self._pending.setdefault(key, _Pending(p.slot))
+                kept.counts.update(p.counts)
+                kept.last_message_at = max(kept.last_message_at, p.last_message_at)
+                if p.error and p.error_at >= kept.error_at:
+                    kept.error_at, kept.error = p.error_at, p.error
+            raise
 
     async def begin_observing(self, channel_ids: Iterable[str], now: datetime) -> None:
         """Mark when the rhythm of each channel began to be observed (kept from the first start)."""

@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from adapters.base import AdapterContext
 from adapters.mailbox import MailboxAdapter
 from gateway.errors import StorageUnavailable
+from gateway.loop import Intake
 from normalizer import Appeal
 from tests.adapters.mailbox.conftest import CHANNEL, MailWorld
 from tests.adapters.mailbox.test_mailbox import mail, wait_appeals
@@ -75,11 +76,11 @@ class TestMailboxConformance(AdapterConformance):
         live = world.adapter.context
         dead = aioredis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
         try:
-            appeals = type(world.gateway.runtime.appeals)(  # type: ignore[union-attr]
+            appeals = Intake(
                 dead,
                 world.keys,
                 prefix="BB",
-                network=world.config.network,
+                network=lambda: world.config.network,
                 channel_kinds={CHANNEL: "mailbox"},
                 clock=live.clock,
             )

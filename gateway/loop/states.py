@@ -68,3 +68,7 @@ def step(table: dict[str, Step], event_type: str, current: State) -> Step:
         allowed = ", ".join(sorted(found.after))
         raise ValueError(f"{event_type!r} is not allowed in state {current.value!r} (only in: {allowed})")
     return found
+
+
+WAITS_ON: dict[State, str] = {S.dispatched: "sign_by", S.signed: "reply_by", S.handling: "reply_by"}
+"""The deadline an appeal waits on in each state (the overdue index keeps it; others have none)."""
