@@ -7,6 +7,7 @@ Every write that must be all-or-nothing is one Lua script, so a crash never leav
 ``hl:raw:<no>``      the raw payload, for audit
 ``hl:dedup:<channel>:<external id>`` -> appeal number
 ``hl:intake``        stream of appeal numbers waiting to be routed (consumer group ``router``)
+``hl:events``        stream of every history event appended (appeal_no, seq, event), for the recorder
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ if existing then return {existing, 1} end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], 'appeal', ARGV[2], 'state', 'accepted', 'unit', '',
            'channel', ARGV[5], 'updated_at', ARGV[6], 'version', 1)
-redis.call('RPUSH', KEYS[3], ARGV[4])
+redis.call('XADD', KEYS[8], '*', 'appeal_no', ARGV[1], 'seq', redis.call('RPUSH', KEYS[3], ARGV[4]), 'event', ARGV[4])
 redis.call('SET', KEYS[4], ARGV[3])
 if ARGV[7] == '' then
   redis.call('XADD', KEYS[5], '*', 'appeal_no', ARGV[1])
@@ -55,7 +56,7 @@ if redis.call('HGET', KEYS[2], 'version') ~= ARGV[2] then return {'', 3} end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], 'appeal', ARGV[3], 'updated_at', ARGV[8])
 redis.call('HINCRBY', KEYS[2], 'version', 1)
-redis.call('RPUSH', KEYS[3], ARGV[4])
+redis.call('XADD', KEYS[7], '*', 'appeal_no', ARGV[1], 'seq', redis.call('RPUSH', KEYS[3], ARGV[4]), 'event', ARGV[4])
 redis.call('RPUSH', KEYS[4], ARGV[5])
 redis.call('ZADD', KEYS[5], 'GT', ARGV[6], ARGV[1])
 redis.call('SET', KEYS[6], ARGV[1], 'PX', ARGV[7])
@@ -68,7 +69,7 @@ if existing then return {existing, 1} end
 if redis.call('EXISTS', KEYS[2]) == 0 then return {'', 2} end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], 'updated_at', ARGV[4])
-redis.call('RPUSH', KEYS[3], ARGV[2])
+redis.call('XADD', KEYS[5], '*', 'appeal_no', ARGV[1], 'seq', redis.call('RPUSH', KEYS[3], ARGV[2]), 'event', ARGV[2])
 redis.call('RPUSH', KEYS[4], ARGV[3])
 return {ARGV[1], 0}
 """
@@ -84,6 +85,10 @@ end
 return #ids
 """
 
+_RECORD = """
+redis.call('XADD', KEYS[2], '*', 'appeal_no', ARGV[1], 'seq', redis.call('RPUSH', KEYS[1], ARGV[2]), 'event', ARGV[2])
+"""
+
 _TRANSITION = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {-1, ''} end
@@ -93,8 +98,8 @@ for _, s in ipairs(cjson.decode(ARGV[5])) do if s == state then ok = true end en
 if not ok then return {0, state} end
 if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], 'state', ARGV[1]) end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
-for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('RPUSH', KEYS[2], ARGV[2])
+for i = 8, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('XADD', KEYS[4], '*', 'appeal_no', ARGV[7], 'seq', redis.call('RPUSH', KEYS[2], ARGV[2]), 'event', ARGV[2])
 if ARGV[6] ~= '' then redis.call('XADD', KEYS[3], '*', 'appeal_no', ARGV[6]) end
 return {1, state}
 """
@@ -139,8 +144,25 @@ class TransitionResult:
     reason: str = ""
 
 
-def _json(fields: dict[str, str], name: str) -> Any:
+def _json(fields: Mapping[str, str], name: str) -> Any:
     return json.loads(fields[name]) if fields.get(name) else None
+
+
+def record_from_fields(fields: Mapping[str, str]) -> AppealRecord:
+    """An appeal record from its hash fields (as Redis holds them, or as the SQL record keeps them)."""
+    return AppealRecord(
+        appeal=Appeal.model_validate_json(fields["appeal"]),
+        state=State(fields["state"]),
+        unit=fields.get("unit") or None,
+        updated_at=datetime.fromisoformat(fields["updated_at"]),
+        decision=_json(fields, "decision"),
+        supervisor=fields.get("supervisor") or None,
+        returned_by=tuple(_json(fields, "returned_by") or ()),
+        reopened=int(fields.get("reopened", 0)),
+        extension=_json(fields, "extension"),
+        deadlines=_json(fields, "deadlines"),
+        reply=_json(fields, "reply"),
+    )
 
 
 def history_event(event_type: str, actor: str, at: datetime, **detail: Any) -> str:
@@ -176,6 +198,7 @@ class Appeals:
         self._add = redis.register_script(_ADD)
         self._release = redis.register_script(_RELEASE)
         self._transition = redis.register_script(_TRANSITION)
+        self._record = redis.register_script(_RECORD)
 
     async def submit(self, message: InboundMessage) -> Receipt:
         """Store the message as an appeal (see :meth:`_submit`); ``on_submit`` hears the outcome."""
@@ -242,6 +265,7 @@ class Appeals:
                 self.keys.intake_stream,
                 self.keys.held,
                 thread_key,
+                self.keys.events,
             ],
             args=[
                 appeal_no,
@@ -281,6 +305,7 @@ class Appeals:
                     self.keys.raw_more(appeal_no),
                     self.keys.held,
                     thread_key,
+                    self.keys.events,
                 ],
                 args=[
                     appeal_no,
@@ -320,6 +345,7 @@ class Appeals:
                     self.keys.appeal(appeal_no),
                     self.keys.history(appeal_no),
                     self.keys.raw_more(appeal_no),
+                    self.keys.events,
                 ],
                 args=[appeal_no, event, message.raw, now.isoformat()],
             )
@@ -341,22 +367,7 @@ class Appeals:
             data = await self.redis.hgetall(self.keys.appeal(appeal_no))
         except RedisError as e:
             raise StorageUnavailable("the appeal store is unavailable") from e
-        if not data:
-            return None
-        fields = decode_hash(data)
-        return AppealRecord(
-            appeal=Appeal.model_validate_json(fields["appeal"]),
-            state=State(fields["state"]),
-            unit=fields.get("unit") or None,
-            updated_at=datetime.fromisoformat(fields["updated_at"]),
-            decision=_json(fields, "decision"),
-            supervisor=fields.get("supervisor") or None,
-            returned_by=tuple(_json(fields, "returned_by") or ()),
-            reopened=int(fields.get("reopened", 0)),
-            extension=_json(fields, "extension"),
-            deadlines=_json(fields, "deadlines"),
-            reply=_json(fields, "reply"),
-        )
+        return record_from_fields(decode_hash(data)) if data else None
 
     async def require(self, appeal_no: str) -> AppealRecord:
         record = await self.get(appeal_no)
@@ -385,7 +396,12 @@ class Appeals:
         flat = [x for kv in (fields or {}).items() for x in kv]
         try:
             code, previous = await self._transition(
-                keys=[self.keys.appeal(appeal_no), self.keys.history(appeal_no), self.keys.intake_stream],
+                keys=[
+                    self.keys.appeal(appeal_no),
+                    self.keys.history(appeal_no),
+                    self.keys.intake_stream,
+                    self.keys.events,
+                ],
                 args=[
                     to.value if to else "",
                     event,
@@ -393,6 +409,7 @@ class Appeals:
                     unit,
                     json.dumps(sorted(allowed)),
                     appeal_no if requeue else "",
+                    appeal_no,
                     *flat,
                 ],
             )
@@ -410,7 +427,7 @@ class Appeals:
     async def record_event(self, appeal_no: str, event: str) -> None:
         """Append a history event that changes no state (e.g. the citizen was answered)."""
         try:
-            await self.redis.rpush(self.keys.history(appeal_no), event)
+            await self._record(keys=[self.keys.history(appeal_no), self.keys.events], args=[appeal_no, event])
         except RedisError as e:
             raise StorageUnavailable("the appeal store is unavailable") from e
 

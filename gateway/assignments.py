@@ -38,7 +38,7 @@ if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'appeal', ARGV[7]) end
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'decision', ARGV[8]) end
 if ARGV[16] ~= '' then redis.call('HSET', KEYS[1], 'deadlines', ARGV[16]) end
 redis.call('ZREM', KEYS[4], ARGV[13])
-redis.call('RPUSH', KEYS[2], ARGV[4])
+redis.call('XADD', KEYS[6], '*', 'appeal_no', ARGV[13], 'seq', redis.call('RPUSH', KEYS[2], ARGV[4]), 'event', ARGV[4])
 redis.call('HSET', ARGV[11] .. delivery_id, 'appeal_no', ARGV[13], 'unit', ARGV[2], 'attempts', 0,
            'status', 'pending', 'created_at', ARGV[5], 'assignment', ARGV[9], 'event_type', ARGV[12])
 if ARGV[10] == '1' then
@@ -58,7 +58,7 @@ if not ok then return {0, state} end
 redis.call('HSET', KEYS[1], 'state', 'manual', 'unit', '', 'supervisor', '', 'updated_at', ARGV[3])
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'appeal', ARGV[5]) end
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'decision', ARGV[6]) end
-redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('XADD', KEYS[4], '*', 'appeal_no', ARGV[7], 'seq', redis.call('RPUSH', KEYS[2], ARGV[2]), 'event', ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[7])
 return {1, ''}
 """
@@ -109,6 +109,7 @@ class Assignments:
                 self.keys.delivery_schedule,
                 self.keys.manual_queue,
                 self.keys.inbox(unit_id),
+                self.keys.events,
             ],
             args=[
                 json.dumps(sorted(allowed)),
@@ -149,7 +150,12 @@ class Assignments:
     ) -> bool:
         now = self.clock()
         code, _state = await self._manual(
-            keys=[self.keys.appeal(appeal_no), self.keys.history(appeal_no), self.keys.manual_queue],
+            keys=[
+                self.keys.appeal(appeal_no),
+                self.keys.history(appeal_no),
+                self.keys.manual_queue,
+                self.keys.events,
+            ],
             args=[
                 json.dumps(sorted(allowed)),
                 event,

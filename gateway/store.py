@@ -36,6 +36,11 @@ class Keys:
         return self.k("intake")
 
     @property
+    def events(self) -> str:
+        """Stream of loop events (appeal_no, seq, event) for the recorder (consumer group ``recorder``)."""
+        return self.k("events")
+
+    @property
     def intake_dead(self) -> str:
         return self.k("intake", "dead")
 
