@@ -36,7 +36,8 @@ if existing then return {existing, 1} end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], 'appeal', ARGV[2], 'state', 'accepted', 'unit', '',
            'channel', ARGV[5], 'updated_at', ARGV[6], 'version', 1)
-redis.call('XADD', KEYS[8], '*', 'appeal_no', ARGV[1], 'seq', redis.call('RPUSH', KEYS[3], ARGV[4]), 'event', ARGV[4])
+local seq = redis.call('RPUSH', KEYS[3], ARGV[4])
+redis.call('XADD', KEYS[8], '*', 'appeal_no', ARGV[1], 'seq', seq, 'event', ARGV[4])
 redis.call('SET', KEYS[4], ARGV[3])
 if ARGV[7] == '' then
   redis.call('XADD', KEYS[5], '*', 'appeal_no', ARGV[1])
@@ -56,7 +57,8 @@ if redis.call('HGET', KEYS[2], 'version') ~= ARGV[2] then return {'', 3} end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], 'appeal', ARGV[3], 'updated_at', ARGV[8])
 redis.call('HINCRBY', KEYS[2], 'version', 1)
-redis.call('XADD', KEYS[7], '*', 'appeal_no', ARGV[1], 'seq', redis.call('RPUSH', KEYS[3], ARGV[4]), 'event', ARGV[4])
+local seq = redis.call('RPUSH', KEYS[3], ARGV[4])
+redis.call('XADD', KEYS[7], '*', 'appeal_no', ARGV[1], 'seq', seq, 'event', ARGV[4])
 redis.call('RPUSH', KEYS[4], ARGV[5])
 redis.call('ZADD', KEYS[5], 'GT', ARGV[6], ARGV[1])
 redis.call('SET', KEYS[6], ARGV[1], 'PX', ARGV[7])
@@ -69,7 +71,8 @@ if existing then return {existing, 1} end
 if redis.call('EXISTS', KEYS[2]) == 0 then return {'', 2} end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], 'updated_at', ARGV[4])
-redis.call('XADD', KEYS[5], '*', 'appeal_no', ARGV[1], 'seq', redis.call('RPUSH', KEYS[3], ARGV[2]), 'event', ARGV[2])
+local seq = redis.call('RPUSH', KEYS[3], ARGV[2])
+redis.call('XADD', KEYS[5], '*', 'appeal_no', ARGV[1], 'seq', seq, 'event', ARGV[2])
 redis.call('RPUSH', KEYS[4], ARGV[3])
 return {ARGV[1], 0}
 """
@@ -86,7 +89,8 @@ return #ids
 """
 
 _RECORD = """
-redis.call('XADD', KEYS[2], '*', 'appeal_no', ARGV[1], 'seq', redis.call('RPUSH', KEYS[1], ARGV[2]), 'event', ARGV[2])
+local seq = redis.call('RPUSH', KEYS[1], ARGV[2])
+redis.call('XADD', KEYS[2], '*', 'appeal_no', ARGV[1], 'seq', seq, 'event', ARGV[2])
 """
 
 _TRANSITION = """
@@ -99,7 +103,8 @@ if not ok then return {0, state} end
 if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], 'state', ARGV[1]) end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
 for i = 8, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('XADD', KEYS[4], '*', 'appeal_no', ARGV[7], 'seq', redis.call('RPUSH', KEYS[2], ARGV[2]), 'event', ARGV[2])
+local seq = redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('XADD', KEYS[4], '*', 'appeal_no', ARGV[7], 'seq', seq, 'event', ARGV[2])
 if ARGV[6] ~= '' then redis.call('XADD', KEYS[3], '*', 'appeal_no', ARGV[6]) end
 return {1, state}
 """

@@ -38,7 +38,8 @@ if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'appeal', ARGV[7]) end
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'decision', ARGV[8]) end
 if ARGV[16] ~= '' then redis.call('HSET', KEYS[1], 'deadlines', ARGV[16]) end
 redis.call('ZREM', KEYS[4], ARGV[13])
-redis.call('XADD', KEYS[6], '*', 'appeal_no', ARGV[13], 'seq', redis.call('RPUSH', KEYS[2], ARGV[4]), 'event', ARGV[4])
+local seq = redis.call('RPUSH', KEYS[2], ARGV[4])
+redis.call('XADD', KEYS[6], '*', 'appeal_no', ARGV[13], 'seq', seq, 'event', ARGV[4])
 redis.call('HSET', ARGV[11] .. delivery_id, 'appeal_no', ARGV[13], 'unit', ARGV[2], 'attempts', 0,
            'status', 'pending', 'created_at', ARGV[5], 'assignment', ARGV[9], 'event_type', ARGV[12])
 if ARGV[10] == '1' then
@@ -58,7 +59,8 @@ if not ok then return {0, state} end
 redis.call('HSET', KEYS[1], 'state', 'manual', 'unit', '', 'supervisor', '', 'updated_at', ARGV[3])
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'appeal', ARGV[5]) end
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'decision', ARGV[6]) end
-redis.call('XADD', KEYS[4], '*', 'appeal_no', ARGV[7], 'seq', redis.call('RPUSH', KEYS[2], ARGV[2]), 'event', ARGV[2])
+local seq = redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('XADD', KEYS[4], '*', 'appeal_no', ARGV[7], 'seq', seq, 'event', ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[7])
 return {1, ''}
 """

@@ -21,6 +21,7 @@ from gateway import logging as gateway_logging
 from gateway.cli_route import add_parsers
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError
+from gateway.records.cli import add_parsers as add_records_parsers
 from gateway.registry import load_kinds
 from gateway.store import Keys, connect
 from normalizer import Appeal
@@ -144,6 +145,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from gateway.app import create_app
+    from gateway.records import MigrationFailed
+    from gateway.records.db import safe_url
     from gateway.runtime import Runtime
 
     gateway_logging.configure(os.environ.get("HOTLINE_LOG_LEVEL", "INFO"))
@@ -165,7 +168,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         store="external" if redis_url else "embedded",
         data_dir=None if redis_url else str(_data_dir()),
     )
-    runtime = Runtime(config, redis, Keys(os.environ.get("HOTLINE_REDIS_NAMESPACE", "hl")), registry)
+    from gateway.records import cli as records_cli
+
+    runtime = Runtime(
+        config,
+        redis,
+        Keys(os.environ.get("HOTLINE_REDIS_NAMESPACE", "hl")),
+        registry,
+        database_url=records_cli.url(),
+    )
     app = create_app(runtime)
 
     async def close_redis(_app: web.Application) -> None:
@@ -181,6 +192,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     try:
         web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    except MigrationFailed as e:
+        log.error("records.migration_failed", database=safe_url(runtime.database_url or ""))
+        print(e.message, file=sys.stderr)
+        return 2
     finally:
         if embedded is not None:
             embedded.close()
@@ -322,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(fn=cmd_demo_unit)
 
     add_parsers(sub, default_config)
+    add_records_parsers(sub, default_config)
     from adapters.feed.simulator import add_parser as add_simulate_upstream
 
     add_simulate_upstream(sub)

@@ -24,6 +24,7 @@ from gateway.delivery import DeliveryQueue, DeliveryWorker
 from gateway.delivery.health import UnitHealthStore
 from gateway.dispatch import DispatchWorker
 from gateway.health.service import HealthService
+from gateway.records import Records
 from gateway.registry import Registry
 from gateway.reload import RoutingReloader
 from gateway.sla import Deadlines, extend
@@ -46,6 +47,7 @@ class Runtime:
     clock: Callable[[], datetime] = shanghai_now
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     reload_interval: float = 2.0
+    database_url: str | None = None  # the record (gateway.records); None: Redis only
     appeals: Appeals = field(init=False)
     credentials: CredentialStore = field(init=False)
     alerts: Alerts = field(init=False)
@@ -57,6 +59,7 @@ class Runtime:
     adapters: dict[str, Adapter] = field(init=False, default_factory=dict)  # type: ignore[type-arg]
     reloader: RoutingReloader = field(init=False)
     health: HealthService = field(init=False)
+    records: Records | None = field(init=False, default=None)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
     _watch: asyncio.Task[None] | None = field(init=False, default=None)
     _background: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
@@ -112,6 +115,7 @@ class Runtime:
                 self.adapters[channel.id] = cls(channel.id, channel.settings, context)
         self.health = HealthService(self)
         self.health.wire()
+        self.records = Records(self, self.database_url) if self.database_url else None
 
     def publish(self, appeal_no: str, event: str) -> None:
         """Tell the appeal's channel adapter about a step of the loop (kinds that write back)."""
@@ -146,6 +150,8 @@ class Runtime:
         self.config = config
 
     async def start(self, *, workers: bool = True) -> None:
+        if self.records is not None:
+            await self.records.start(workers=workers)
         for adapter in self.adapters.values():
             await adapter.start()
         await self.health.start()
@@ -178,6 +184,8 @@ class Runtime:
                 structlog.get_logger("runtime").warning(
                     "adapter.close_failed", channel=channel_id, error=repr(e)
                 )
+        if self.records is not None:
+            await self.records.stop()
 
 
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)

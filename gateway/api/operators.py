@@ -14,9 +14,10 @@ from gateway.api.units import parse, read_json
 from gateway.appeals import AppealRecord, history_event
 from gateway.delivery import EVENT_REOPENED
 from gateway.dispatch import assignment_of
-from gateway.errors import BadRequest, Conflict
+from gateway.errors import BadRequest, Conflict, NotFound
 from gateway.http import json_response
 from gateway.lifecycle import OPERATOR_STEPS, State, Step, step
+from gateway.records import find_appeal
 from gateway.runtime import RUNTIME, Runtime
 from gateway.store import text
 
@@ -62,12 +63,16 @@ async def _apply(
 
 @routes.get("/api/v1/appeals/{appeal_no}")
 async def get_appeal(request: web.Request) -> web.Response:
+    """The appeal, from Redis or (past retention) from the record."""
     runtime = require_operator(request)
-    record = await _record(runtime, request)
+    found = await find_appeal(runtime, request.match_info["appeal_no"])
+    if found is None:
+        raise NotFound(f"no appeal {request.match_info['appeal_no']}")
+    record, history = found
     body = record.summary()
     body["decision"] = record.decision
     body["appeal"] = record.appeal.model_dump(mode="json")
-    body["history"] = await runtime.appeals.history(record.appeal.appeal_no)
+    body["history"] = history
     return json_response(body)
 
 

@@ -1,0 +1,162 @@
+"""Search for operators: Chinese full text over subject and content (SQLite FTS5 with the trigram
+tokenizer; PostgreSQL pg_trgm), the phone by its normalized number or last four digits, unit, state,
+channel, category, area and time; newest first, a page at a time."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.lifecycle import State
+from gateway.records.schema import appeals
+from normalizer import SHANGHAI
+from normalizer.phone import normalize_phone
+
+TRIGRAM = 3  # shorter terms cannot use the trigram indexes: they are scanned for
+_LAST_FOUR = re.compile(r"^\d{4}$")
+
+
+def _moment(value: str, *, end: bool) -> datetime:
+    """A date (the whole day, Asia/Shanghai) or an ISO 8601 time (Asia/Shanghai when no offset)."""
+    value = value.strip()
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        moment = datetime.fromisoformat(value)
+        return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+    start = datetime.combine(day, time(), SHANGHAI)
+    return start + timedelta(days=1) if end else start
+
+
+class SearchQuery(BaseModel):
+    """The query of ``GET /api/v1/appeals`` and ``hotline-gateway appeals search``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+
+    q: str | None = Field(default=None, max_length=200, description="words of the subject or content")
+    phone: str | None = Field(default=None, max_length=32, description="the number, or its last 4 digits")
+    unit: str | None = Field(default=None, max_length=64)
+    state: State | None = None
+    channel: str | None = Field(default=None, max_length=64)
+    category: str | None = Field(default=None, max_length=200, description="first level, or a path a/b")
+    area: str | None = Field(default=None, max_length=64, description="an area id, or a county's")
+    from_: str | None = Field(default=None, alias="from", description="a date or ISO time, inclusive")
+    to: str | None = Field(default=None, description="a date (inclusive) or ISO time (exclusive)")
+    page: int = Field(default=1, ge=1, le=10_000)
+    per_page: int = Field(default=20, ge=1, le=100)
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _time(cls, value: str | None) -> str | None:
+        if value:
+            _moment(value, end=False)  # raises ValueError: reported under the parameter's name
+        return value or None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value and not _LAST_FOUR.match(value) and not normalize_phone(value).startswith("+"):
+            raise ValueError("a phone number, or its last four digits")
+        return value or None
+
+    @model_validator(mode="after")
+    def _order(self) -> SearchQuery:
+        if self.from_ and self.to and _moment(self.from_, end=False) >= _moment(self.to, end=True):
+            raise ValueError("from must be before to")
+        return self
+
+    def terms(self) -> list[str]:
+        return [t for t in (self.q or "").split() if t]
+
+
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _text_filter(term: str, dialect: str) -> ColumnElement[bool]:
+    if dialect == "sqlite":
+        if len(term) >= TRIGRAM:
+            phrase = '"' + term.replace('"', '""') + '"'
+            return appeals.c.id.in_(
+                select(literal_column("rowid"))
+                .select_from(text("appeals_fts"))
+                .where(text("appeals_fts MATCH :phrase").bindparams(phrase=phrase))
+            )
+        return or_(
+            appeals.c.subject.like(_like(term), escape="\\"), appeals.c.content.like(_like(term), escape="\\")
+        )
+    # the same expression as the trigram index
+    whole: ColumnElement[str] = literal_column("(appeals.subject || ' ' || appeals.content)")
+    return whole.ilike(_like(term), escape="\\")
+
+
+def conditions(query: SearchQuery, dialect: str) -> list[ColumnElement[bool]]:
+    c = appeals.c
+    where: list[ColumnElement[bool]] = [_text_filter(t, dialect) for t in query.terms()]
+    if query.phone:
+        if _LAST_FOUR.match(query.phone):
+            where.append(c.phone_last4 == query.phone)
+        else:
+            where.append(c.phone == normalize_phone(query.phone))
+    for column, value in ((c.unit, query.unit), (c.channel_id, query.channel)):
+        if value:
+            where.append(column == value)
+    if query.state:
+        where.append(c.state == query.state.value)
+    if query.category:
+        path = query.category.strip("/")
+        if "/" not in path:
+            where.append(c.category == path)
+        else:
+            under = c.category_path.like(_like(path)[1:-1] + "/%", escape="\\")
+            where.append(or_(c.category_path == path, under))
+    if query.area:
+        where.append(or_(c.area == query.area, c.county == query.area))
+    if query.from_:
+        where.append(c.received_at >= _moment(query.from_, end=False))
+    if query.to:
+        where.append(c.received_at < _moment(query.to, end=True))
+    return where
+
+
+ITEM_COLUMNS = ("appeal_no", "state", "unit", "subject", "channel_id", "category_path", "area", "received_at")
+
+
+def _item(row: Any) -> dict[str, Any]:
+    return {
+        "appeal_no": row.appeal_no,
+        "state": row.state,
+        "unit": row.unit,
+        "subject": row.subject,
+        "channel": row.channel_id,
+        "category": row.category_path.split("/") if row.category_path else [],
+        "area": row.area,
+        "received_at": row.received_at.astimezone(SHANGHAI).isoformat(),
+    }
+
+
+def statements(query: SearchQuery, dialect: str) -> tuple[Select[Any], Select[Any]]:
+    where = and_(True, *conditions(query, dialect))
+    count = select(func.count()).select_from(appeals).where(where)
+    page = (
+        select(*(appeals.c[name] for name in ITEM_COLUMNS))
+        .where(where)
+        .order_by(appeals.c.received_at.desc(), appeals.c.id.desc())
+        .limit(query.per_page)
+        .offset((query.page - 1) * query.per_page)
+    )
+    return count, page
+
+
+async def search(engine: AsyncEngine, query: SearchQuery) -> dict[str, Any]:
+    """``{"total": N, "page": p, "per_page": n, "items": [...]}``, newest first."""
+    count, page = statements(query, engine.dialect.name)
+    async with engine.connect() as conn:
+        total = int(await conn.scalar(count) or 0)
+        items = [_item(row) for row in (await conn.execute(page))] if total else []
+    return {"total": total, "page": query.page, "per_page": query.per_page, "items": items}
