@@ -115,6 +115,9 @@ def _export(args: argparse.Namespace) -> int:
         print(f"--from/--to: {e}", file=sys.stderr)
         return 2
     if args.with_contact:  # who took the citizens' contact, and for when: never the data itself
+        from gateway import logging as gateway_logging
+
+        gateway_logging.configure(os.environ.get("HOTLINE_LOG_LEVEL", "INFO"), stream=sys.stderr)
         log.warning(
             "records.export_with_contact",
             user=getpass.getuser(),

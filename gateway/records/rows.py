@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from normalizer import Appeal
-from normalizer.phone import national_digits
+from normalizer.phone import national_digits, normalize_phone
 from router.places import Gazetteer
 
 CountyOf = Callable[[str], str | None]
@@ -55,7 +55,7 @@ def appeal_row(fields: Mapping[str, str], county_of: CountyOf, now: datetime) ->
         "area": location.area,
         "county": county_of(location.area) if location.area else None,
         "address": location.address,
-        "phone": citizen.phone,
+        "phone": normalize_phone(citizen.phone) if citizen.phone else None,
         "phone_last4": digits[-4:] if len(digits) >= 4 else None,
         "identity": identity[:300] if identity else None,
         "upstream_platform": upstream.platform if upstream else None,

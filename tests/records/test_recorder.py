@@ -21,7 +21,9 @@ async def recorded(gw: Gateway, appeal_no: str) -> tuple[Any, list[Any]]:
         row = (await conn.execute(select(appeals).where(appeals.c.appeal_no == appeal_no))).first()
         events = (
             await conn.execute(
-                select(appeal_events).where(appeal_events.c.appeal_no == appeal_no).order_by(appeal_events.c.seq)
+                select(appeal_events)
+                .where(appeal_events.c.appeal_no == appeal_no)
+                .order_by(appeal_events.c.seq)
             )
         ).all()
     return row, list(events)
@@ -52,7 +54,12 @@ async def test_an_appeal_and_every_event_of_its_loop_are_recorded_once(recording
     assert [e.event for e in events] == history
     assert [e.event_id for e in events] == [f"{appeal_no}:{n}" for n in range(1, len(history) + 1)]
     assert [e.type for e in events][:2] == ["accepted", "dispatched"]
-    assert (row.channel_id, row.unit, row.phone, row.phone_last4) == ("portal-bengbu", unit, "+8613912341234", "1234")
+    assert (row.channel_id, row.unit, row.phone, row.phone_last4) == (
+        "portal-bengbu",
+        unit,
+        "+8613912341234",
+        "1234",
+    )
     assert row.subject and GAS.startswith(row.subject[:5]) and row.content == GAS
     assert row.appeal["appeal_no"] == appeal_no and row.record["state"] == "replied"
     async with gw.runtime.records.engine.connect() as conn:  # type: ignore[union-attr]
