@@ -42,7 +42,28 @@ def _with_engine(fn: Callable[[AsyncEngine], Awaitable[T]], *, migrate: bool = T
     return asyncio.run(run())
 
 
+def backup(target: Path) -> int:
+    """A consistent copy of the SQLite record while the gateway writes (SQLite's online backup API)."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url())
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        print(
+            "db backup copies the SQLite record; for PostgreSQL use pg_dump (docs/operations.md)",
+            file=sys.stderr,
+        )
+        return 2
+    with sqlite3.connect(parsed.database) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    print(f"{parsed.database} -> {target}")
+    return 0
+
+
 def cmd_db(args: argparse.Namespace) -> int:
+    if args.db_command == "backup":
+        return backup(Path(args.target))
     try:
         if args.db_command == "upgrade":
             before, now = _with_engine(upgrade, migrate=False)
@@ -143,6 +164,8 @@ def add_parsers(sub: Any, default_config: str) -> None:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply every pending migration (all or none)")
     db_sub.add_parser("current", help="the schema's revision (exit 1 when behind)")
+    db_backup = db_sub.add_parser("backup", help="copy the SQLite record while the gateway runs")
+    db_backup.add_argument("target", help="the file to write")
     db.set_defaults(fn=cmd_db)
 
     records = sub.add_parser("records", help="the record of the loop")

@@ -18,6 +18,8 @@ from normalizer import SHANGHAI
 from normalizer.phone import normalize_phone
 
 TRIGRAM = 3  # shorter terms cannot use the trigram indexes: they are scanned for
+YEARS = (2000, 2100)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LAST_FOUR = re.compile(r"^\d{4}$")
 
 
@@ -28,9 +30,12 @@ def _moment(value: str, *, end: bool) -> datetime:
         day = date.fromisoformat(value)
     except ValueError:
         moment = datetime.fromisoformat(value)
-        return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
-    start = datetime.combine(day, time(), SHANGHAI)
-    return start + timedelta(days=1) if end else start
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+    else:
+        moment = datetime.combine(day, time(), SHANGHAI) + timedelta(days=1 if end else 0)
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        raise ValueError(f"a time between the years {YEARS[0]} and {YEARS[1]}")
+    return moment
 
 
 class SearchQuery(BaseModel):
@@ -49,6 +54,13 @@ class SearchQuery(BaseModel):
     to: str | None = Field(default=None, description="a date (inclusive) or ISO time (exclusive)")
     page: int = Field(default=1, ge=1, le=10_000)
     per_page: int = Field(default=20, ge=1, le=100)
+
+    @field_validator("q", "phone", "unit", "channel", "category", "area", "from_", "to")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value and _CONTROL.search(value):
+            raise ValueError("control characters are not allowed")
+        return value
 
     @field_validator("from_", "to")
     @classmethod

@@ -102,10 +102,11 @@ class Records:
             self._task = asyncio.create_task(self.recorder.run(), name="recorder")
 
     async def stop(self) -> None:
+        """Cancel the recorder wherever it is: what it had not acknowledged is recorded again later."""
         self.recorder.stop()
         if self._task is not None:
-            await asyncio.wait([self._task], timeout=STOP_TIMEOUT)
             self._task.cancel()
+            await asyncio.wait([self._task], timeout=STOP_TIMEOUT)
         await self.engine.dispose()
 
     @property

@@ -67,6 +67,19 @@ def test_db_upgrade_then_current(sqlite_env: str, capsys: pytest.CaptureFixture[
     assert "revision 0001" in capsys.readouterr().out
 
 
+def test_db_backup_copies_the_sqlite_record(sqlite_env: str, tmp_path: Path) -> None:
+    _seeded(sqlite_env)
+    copy = tmp_path / "copy.db"
+    assert main(["db", "backup", str(copy)]) == 0
+    import sqlite3
+
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("SELECT count(*) FROM appeals").fetchone() == (3,)
+        assert conn.execute(
+            "SELECT count(*) FROM appeals_fts WHERE appeals_fts MATCH '2号楼'"
+        ).fetchone() == (1,)
+
+
 def test_search_from_the_command_line(sqlite_env: str, capsys: pytest.CaptureFixture[str]) -> None:
     _seeded(sqlite_env)
     assert main(["appeals", "search", "2号楼燃气", "--json"]) == 0

@@ -123,3 +123,13 @@ def test_a_bad_parameter_is_named(params: dict[str, str], field: str) -> None:
 def test_a_parameter_given_twice_is_refused() -> None:
     with pytest.raises(BadRequest, match="state is given more than once"):
         parse_query({"state": ["filed", "signed"]})
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"to": "9999-12-31"}, "to"), ({"from": "0001-01-01T00:00"}, "from"), ({"q": "燃气\x00泄漏"}, "q")],
+)
+def test_out_of_range_times_and_control_characters_are_refused(params: dict[str, str], field: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        parse_query({k: [v] for k, v in params.items()})
+    assert caught.value.detail["field"] == field
