@@ -12,7 +12,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.records import write
 from gateway.records.rows import CountyOf, appeal_row, delivery_row, event_row
@@ -84,6 +84,18 @@ async def read_raw(
     return rows
 
 
+@dataclass(frozen=True)
+class Context:
+    """What the record's workers read (Redis) and write (the database), and how they date and place
+    the rows."""
+
+    redis: aioredis.Redis
+    keys: Keys
+    engine: AsyncEngine
+    county_of: CountyOf
+    clock: Callable[[], datetime]
+
+
 @dataclass
 class Batch:
     """Rows ready for the record, read from Redis before any database transaction opens."""
@@ -108,24 +120,17 @@ def _rows(
     return rows
 
 
-async def snapshot(
-    redis: aioredis.Redis,
-    keys: Keys,
-    appeal_nos: Iterable[str],
-    events: Iterable[tuple[str, int, str]],
-    county_of: CountyOf,
-    now: datetime,
-) -> Batch:
+async def snapshot(ctx: Context, appeal_nos: Iterable[str], events: Iterable[tuple[str, int, str]]) -> Batch:
     """The appeals' rows and deliveries as Redis holds them now, and ``events`` (appeal no, seq,
     event JSON) as rows."""
-    hashes = await read_hashes(redis, keys, list(dict.fromkeys(appeal_nos)))
+    now = ctx.clock()
+    hashes = await read_hashes(ctx.redis, ctx.keys, list(dict.fromkeys(appeal_nos)))
+    sent = await read_deliveries(ctx.redis, ctx.keys, hashes)
     return Batch(
         hashes=hashes,
-        appeals=_rows(lambda f: appeal_row(f, county_of, now), ((f,) for f in hashes.values()), "appeal"),
+        appeals=_rows(lambda f: appeal_row(f, ctx.county_of, now), ((f,) for f in hashes.values()), "appeal"),
         events=_rows(event_row, events, "event"),
-        deliveries=_rows(
-            lambda d, f: delivery_row(d, f, now), await read_deliveries(redis, keys, hashes), "delivery"
-        ),
+        deliveries=_rows(lambda d, f: delivery_row(d, f, now), sent, "delivery"),
     )
 
 

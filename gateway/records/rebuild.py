@@ -3,16 +3,10 @@ hash, history and deliveries). Idempotent: run it as often as you like, beside a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
-import redis.asyncio as aioredis
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from gateway.records.hot import read_histories, snapshot, store
-from gateway.records.rows import CountyOf
-from gateway.store import Keys, text
+from gateway.records.hot import Context, read_histories, snapshot, store
+from gateway.store import text
 
 
 @dataclass
@@ -21,23 +15,17 @@ class Rebuilt:
     events: int = 0
 
 
-async def rebuild(
-    redis: aioredis.Redis,
-    keys: Keys,
-    engine: AsyncEngine,
-    county_of: CountyOf,
-    clock: Callable[[], datetime],
-    batch: int = 200,
-) -> Rebuilt:
+async def rebuild(ctx: Context, batch: int = 200) -> Rebuilt:
     done = Rebuilt()
+    redis, keys = ctx.redis, ctx.keys
     prefix = keys.appeal("")
     pending: list[str] = []
 
     async def flush() -> None:
         histories = await read_histories(redis, keys, pending)
         events = [(no, seq, e) for no, history in histories.items() for seq, e in enumerate(history, 1)]
-        rows = await snapshot(redis, keys, pending, events, county_of, clock())
-        async with engine.begin() as conn:
+        rows = await snapshot(ctx, pending, events)
+        async with ctx.engine.begin() as conn:
             await store(conn, rows)
         done.appeals += len(rows.appeals)
         done.events += len(rows.events)

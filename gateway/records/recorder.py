@@ -16,17 +16,14 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.records.hot import snapshot, store
-from gateway.records.rows import CountyOf
+from gateway.records.hot import Context, snapshot, store
 from gateway.store import Keys, text
 
 GROUP = "recorder"
@@ -54,11 +51,7 @@ async def lag(redis: aioredis.Redis, keys: Keys) -> Lag:
 class Recorder:
     def __init__(
         self,
-        redis: aioredis.Redis,
-        keys: Keys,
-        engine: AsyncEngine,
-        county_of: CountyOf,
-        clock: Callable[[], datetime],
+        ctx: Context,
         *,
         batch: int = 500,
         block_ms: int = 1000,
@@ -67,8 +60,8 @@ class Recorder:
         on_recorded: Callable[[int], None] = lambda _n: None,
         periodic: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        self.redis, self.keys, self.engine = redis, keys, engine
-        self.county_of, self.clock = county_of, clock
+        self.ctx = ctx
+        self.redis, self.keys, self.engine = ctx.redis, ctx.keys, ctx.engine
         self.batch, self.block_ms = batch, block_ms
         self.claim_idle_ms = int(claim_idle_seconds * 1000)
         self.max_backoff = max_backoff
@@ -141,9 +134,7 @@ class Recorder:
         backoff = 1.0
         while True:
             # (again after a failure: what Redis holds may have moved on meanwhile)
-            batch = await snapshot(
-                self.redis, self.keys, [e[0] for e in events], events, self.county_of, self.clock()
-            )
+            batch = await snapshot(self.ctx, [e[0] for e in events], events)
             try:
                 async with self.engine.begin() as conn:
                     await store(conn, batch)

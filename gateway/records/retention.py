@@ -5,18 +5,13 @@ history; a final copy of its row, deliveries and raw payloads goes to the record
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import redis.asyncio as aioredis
 import structlog
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.records.hot import read_histories, read_raw, snapshot, store
-from gateway.records.rows import CountyOf
+from gateway.records.hot import Context, read_histories, read_raw, snapshot, store
 from gateway.records.schema import appeal_events, appeals
-from gateway.store import Keys
 
 log = structlog.get_logger("records")
 
@@ -29,18 +24,10 @@ return 1
 
 
 class Retention:
-    def __init__(
-        self,
-        redis: aioredis.Redis,
-        keys: Keys,
-        engine: AsyncEngine,
-        county_of: CountyOf,
-        clock: Callable[[], datetime],
-        days: float,
-    ) -> None:
-        self.redis, self.keys, self.engine = redis, keys, engine
-        self.county_of, self.clock, self.days = county_of, clock, days
-        self._drop = redis.register_script(_DROP)
+    def __init__(self, ctx: Context, days: float) -> None:
+        self.ctx, self.days = ctx, days
+        self.redis, self.keys, self.engine, self.clock = ctx.redis, ctx.keys, ctx.engine, ctx.clock
+        self._drop = ctx.redis.register_script(_DROP)
 
     async def sweep(self, limit: int = 200) -> int:
         """Drop from Redis the filed appeals past retention that are fully recorded; how many."""
@@ -74,7 +61,7 @@ class Retention:
             )
         if (recorded or 0) < len(history):
             return 0  # the recorder has not caught up with this appeal yet
-        batch = await snapshot(self.redis, self.keys, [appeal_no], [], self.county_of, now)
+        batch = await snapshot(self.ctx, [appeal_no], [])
         fields = batch.hashes.get(appeal_no)
         keys = [self.keys.history(appeal_no), self.keys.appeal(appeal_no)]
         if fields is not None:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from gateway.appeals import AppealRecord
 from gateway.errors import ConfigError
 from gateway.records.db import make_engine, safe_url
+from gateway.records.hot import Context
 from gateway.records.migrate import upgrade
 from gateway.records.read import recorded_appeal
 from gateway.records.recorder import Lag, Recorder, lag
@@ -74,19 +75,14 @@ class Records:
         self.retention_days = retention_days(runtime.env)
         self.sweep_interval = float(runtime.env.get("HOTLINE_RETENTION_SWEEP_SECONDS", "60"))
         self.metrics = RecorderMetrics(runtime.health.metrics.registry)
+        self.context = Context(runtime.redis, runtime.keys, self.engine, self._county_of, runtime.clock)
         self.recorder = Recorder(
-            runtime.redis,
-            runtime.keys,
-            self.engine,
-            self._county_of,
-            runtime.clock,
+            self.context,
             claim_idle_seconds=float(runtime.env.get("HOTLINE_RECORDER_CLAIM_SECONDS", "30")),
             on_recorded=self.metrics.recorded.inc,
             periodic=self._periodic,
         )
-        self.retention = Retention(
-            runtime.redis, runtime.keys, self.engine, self._county_of, runtime.clock, self.retention_days
-        )
+        self.retention = Retention(self.context, self.retention_days)
         self._task: asyncio.Task[None] | None = None
         self._swept = 0.0
 

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from gateway.cli import main
 from gateway.config import Config
 from gateway.records.db import make_engine
+from gateway.records.hot import Context
 from gateway.records.migrate import upgrade
 from gateway.records.rebuild import rebuild
 from gateway.records.schema import appeal_events, appeals
@@ -149,8 +150,8 @@ async def test_rebuild_replays_what_redis_holds_once(
     engine = make_engine(database_url)
     try:
         await upgrade(engine)
-        first = await rebuild(redis, keys, engine, lambda _a: None, gw.runtime.clock)
-        again = await rebuild(redis, keys, engine, lambda _a: None, gw.runtime.clock)
+        ctx = Context(redis, keys, engine, lambda _a: None, gw.runtime.clock)
+        first, again = await rebuild(ctx), await rebuild(ctx)
         async with engine.connect() as conn:
             rows = (await conn.execute(select(appeals.c.appeal_no, appeals.c.state))).all()
             events = await conn.scalar(select(func.count()).select_from(appeal_events))

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.records.recorder import Recorder
 from gateway.records.schema import appeal_events, appeals, deliveries
 from tests.conftest import OPERATOR_TOKEN, Gateway, eventually
 from tests.test_closed_loop import Api
@@ -78,9 +79,7 @@ async def test_a_recorder_that_dies_before_its_commit_loses_and_doubles_nothing(
     numbers = [await gw.post_appeal(description=f"{GAS}（第{n}次）") for n in range(3)]
     for no in numbers:
         await gw.wait_state(no, "dispatched")
-    dying = type(records.recorder)(
-        gw.runtime.redis, gw.runtime.keys, records.engine, lambda _a: None, gw.runtime.clock, block_ms=100
-    )
+    dying = Recorder(records.context, block_ms=100)
     dying.consumer = "dead-recorder"
     await dying.ensure_group()
     reply: Any = await gw.runtime.redis.xreadgroup(
@@ -89,15 +88,7 @@ async def test_a_recorder_that_dies_before_its_commit_loses_and_doubles_nothing(
     taken = reply[0][1]
     assert len(taken) == 2  # read, never committed: pending with the dead consumer
     # a recorder started after it claims what the dead one held, and records the rest
-    survivor = type(records.recorder)(
-        gw.runtime.redis,
-        gw.runtime.keys,
-        records.engine,
-        lambda _a: None,
-        gw.runtime.clock,
-        block_ms=100,
-        claim_idle_seconds=0.2,
-    )
+    survivor = Recorder(records.context, block_ms=100, claim_idle_seconds=0.2)
     await survivor.ensure_group()
 
     async def all_recorded() -> bool:

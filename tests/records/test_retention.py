@@ -93,9 +93,7 @@ async def test_an_appeal_is_never_dropped_before_the_record_has_every_event(api:
     await eventually(lambda: _stopped(records), timeout=5)
     # one more event the record has not seen yet (the recorder is stopped)
     await gw.runtime.appeals.record_event(filed_no, history_event("noted", "operator", gw.runtime.clock()))
-    retention = Retention(
-        gw.runtime.redis, gw.runtime.keys, records.engine, lambda _a: None, gw.runtime.clock, days=0
-    )
+    retention = Retention(records.context, days=0)
     assert await retention.sweep() == 0
     assert await gw.runtime.redis.exists(gw.runtime.keys.appeal(filed_no))
     await records.recorder.step()  # recorded now: the next sweep drops it
