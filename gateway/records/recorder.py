@@ -128,9 +128,12 @@ class Recorder:
     async def record(self, entries: list[Any]) -> None:
         """Write the entries to the database (retrying while it is down), then acknowledge them."""
         events = []
-        for _id, fields in entries:
+        for entry_id, fields in entries:
             f = {text(k): v for k, v in fields.items()}
-            events.append((text(f["appeal_no"]), int(f["seq"]), text(f["event"])))
+            try:
+                events.append((text(f["appeal_no"]), int(f["seq"]), text(f["event"])))
+            except (KeyError, ValueError):  # not written by the loop: acknowledged and left out
+                log.error("records.unreadable", what="stream entry", item=text(entry_id))
         backoff = 1.0
         while True:
             # (again after a failure: what Redis holds may have moved on meanwhile)

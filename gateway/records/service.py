@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from gateway.appeals import AppealRecord
@@ -118,8 +119,12 @@ class Records:
 
     async def health(self) -> dict[str, Any]:
         """The health item of /readyz: whether the database answers and how far behind the record is."""
-        found = await lag(self.runtime.redis, self.runtime.keys)
-        self.metrics.observe(found)
+        try:
+            found: Lag | None = await lag(self.runtime.redis, self.runtime.keys)
+        except RedisError:
+            found = None  # the redis check of /readyz says so
+        if found is not None:
+            self.metrics.observe(found)
         try:
             async with asyncio.timeout(2.0), self.engine.connect() as conn:
                 await conn.execute(select(1))
@@ -129,15 +134,15 @@ class Records:
         problems = []
         if not database:
             problems.append("the database does not answer; events wait in Redis")
-        if found.seconds > LAG_DEGRADED_SECONDS:
+        if found is not None and found.seconds > LAG_DEGRADED_SECONDS:
             problems.append(f"the record is {found.seconds:.0f} s behind")
         if self._task is not None and not self.running:
             problems.append("the recorder is not running")
         return {
             "status": "degraded" if problems else "healthy",
             "database": database,
-            "lag_events": found.events,
-            "lag_seconds": round(found.seconds, 3),
+            "lag_events": found.events if found else None,
+            "lag_seconds": round(found.seconds, 3) if found else None,
             "problems": problems,
         }
 

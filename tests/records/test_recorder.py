@@ -137,3 +137,16 @@ async def test_readyz_names_the_record_and_its_lag(recording: Gateway) -> None:
 async def _count(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
         return int(await conn.scalar(select(func.count()).select_from(appeals)) or 0)
+
+
+async def test_an_entry_the_loop_did_not_write_is_left_out_and_recording_goes_on(recording: Gateway) -> None:
+    gw = recording
+    await gw.runtime.redis.xadd(gw.runtime.keys.events, {"something": "else"})
+    appeal_no = await gw.post_appeal(description=GAS)
+    await caught_up(gw, appeal_no, "dispatched")
+
+    async def drained() -> bool:
+        return await gw.runtime.redis.xlen(gw.runtime.keys.events) == 0
+
+    await eventually(drained, timeout=5)
+    assert gw.runtime.records is not None and gw.runtime.records.running
