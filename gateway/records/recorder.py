@@ -94,8 +94,6 @@ class Recorder:
                     backoff = 1.0
             except RedisError as e:
                 log.warning("records.redis_unavailable", error=type(e).__name__)
-            except SQLAlchemyError as e:  # only from ``periodic`` (retention): retried next round
-                self._failed(e)
             except OSError as e:
                 log.warning("records.unavailable", error=type(e).__name__)
             await self._sleep(backoff)

@@ -4,13 +4,13 @@ lag metrics and health item, and the reads (search, an appeal past retention).""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from redis.exceptions import RedisError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.appeals import AppealRecord
 from gateway.errors import ConfigError
@@ -81,11 +81,11 @@ class Records:
             self.context,
             claim_idle_seconds=float(runtime.env.get("HOTLINE_RECORDER_CLAIM_SECONDS", "30")),
             on_recorded=self.metrics.recorded.inc,
-            periodic=self._periodic,
+            periodic=self._observe,
         )
         self.retention = Retention(self.context, self.retention_days)
         self._task: asyncio.Task[None] | None = None
-        self._swept = 0.0
+        self._sweeper: asyncio.Task[None] | None = None
 
     def _county_of(self, area: str) -> str | None:
         return county(self.runtime.config.router.gazetteer, area)
@@ -97,25 +97,34 @@ class Records:
             log.info("records.migrated", database=safe_url(self.url), before=before, now=now)
         if workers:
             self._task = asyncio.create_task(self.recorder.run(), name="recorder")
+            self._sweeper = asyncio.create_task(self._sweep(), name="retention")
 
     async def stop(self) -> None:
         """Cancel the recorder wherever it is: what it had not acknowledged is recorded again later."""
         self.recorder.stop()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.wait([self._task], timeout=STOP_TIMEOUT)
+        tasks = [t for t in (self._task, self._sweeper) if t is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
         await self.engine.dispose()
 
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    async def _periodic(self) -> None:
+    async def _observe(self) -> None:
         self.metrics.observe(await lag(self.runtime.redis, self.runtime.keys))
         self.metrics.database_up.set(1 if self.recorder.database_ok is not False else 0)
-        if time.monotonic() - self._swept >= self.sweep_interval:
-            self._swept = time.monotonic()
-            await self.retention.sweep()
+
+    async def _sweep(self) -> None:
+        """Retention, beside the recorder (a sweep never delays recording); failures wait a round."""
+        while True:
+            await asyncio.sleep(self.sweep_interval)
+            try:
+                await self.retention.sweep()
+            except (RedisError, SQLAlchemyError, OSError) as e:
+                log.warning("records.retention_failed", error=type(getattr(e, "orig", None) or e).__name__)
 
     async def health(self) -> dict[str, Any]:
         """The health item of /readyz: whether the database answers and how far behind the record is."""

@@ -22,6 +22,23 @@ from tests.test_closed_loop import Api
 
 
 @pytest.fixture
+async def by_hand(
+    config: Config,
+    redis: aioredis.Redis,
+    keys: Keys,
+    registry: Registry,
+    receiver: UnitReceiver,
+    database_url: str,
+) -> AsyncIterator[Api]:
+    """A gateway whose retention sweeps only when the test says so."""
+    gw = await recording_gateway(
+        config, redis, keys, registry, receiver, database_url, HOTLINE_RETENTION_SWEEP_SECONDS="3600"
+    )
+    yield Api(gw)
+    await gw.client.close()
+
+
+@pytest.fixture
 async def api(
     config: Config,
     redis: aioredis.Redis,
@@ -82,11 +99,10 @@ async def test_a_filed_appeal_leaves_redis_and_is_still_answered_from_the_record
     assert row.dropped_at is not None and row.satisfaction == "satisfied"
 
 
-async def test_an_appeal_is_never_dropped_before_the_record_has_every_event(api: Api) -> None:
-    gw = api.gw
+async def test_an_appeal_is_never_dropped_before_the_record_has_every_event(by_hand: Api) -> None:
+    api, gw = by_hand, by_hand.gw
     records = gw.runtime.records
     assert records is not None
-    records.sweep_interval = 3600.0  # we sweep by hand below
     filed_no = await _file(api, GAS)
     await caught_up(gw, filed_no, "filed")
     records.recorder.stop()
