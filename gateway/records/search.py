@@ -90,26 +90,40 @@ def _like(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _text_filter(term: str, dialect: str) -> ColumnElement[bool]:
+def _fts_match(terms: list[str]) -> str:
+    """One FTS5 query: every term as a quoted phrase (a substring, through the trigram index)."""
+    return " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def _text_filters(terms: list[str], dialect: str) -> list[ColumnElement[bool]]:
+    """Every term in the subject or the content. Terms of three characters or more go through the
+    index (SQLite: the FTS5 table, tested by rowid while the page is read newest first: ``+id``
+    keeps SQLite from reading every match's row; PostgreSQL: the pg_trgm index); shorter ones are
+    scanned for."""
+    long = [t for t in terms if len(t) >= TRIGRAM]
+    where: list[ColumnElement[bool]] = []
     if dialect == "sqlite":
-        if len(term) >= TRIGRAM:
-            phrase = '"' + term.replace('"', '""') + '"'
-            return appeals.c.id.in_(
+        if long:
+            fts: Select[Any] = (
                 select(literal_column("rowid"))
                 .select_from(text("appeals_fts"))
-                .where(text("appeals_fts MATCH :phrase").bindparams(phrase=phrase))
+                .where(text("appeals_fts MATCH :match").bindparams(match=_fts_match(long)))
             )
-        return or_(
-            appeals.c.subject.like(_like(term), escape="\\"), appeals.c.content.like(_like(term), escape="\\")
-        )
+            where.append(literal_column("+appeals.id").in_(fts))
+        for like in (_like(t) for t in terms if len(t) < TRIGRAM):
+            subject, content = appeals.c.subject, appeals.c.content
+            where.append(or_(subject.like(like, escape="\\"), content.like(like, escape="\\")))
+        return where
     # the same expression as the trigram index
     whole: ColumnElement[str] = literal_column("(appeals.subject || ' ' || appeals.content)")
-    return whole.ilike(_like(term), escape="\\")
+    return [whole.ilike(_like(t), escape="\\") for t in terms]
 
 
-def conditions(query: SearchQuery, dialect: str) -> list[ColumnElement[bool]]:
+def conditions(query: SearchQuery, dialect: str, *, county: bool = False) -> list[ColumnElement[bool]]:
+    """The query's conditions; ``county``: the ``area`` asked for is a county or district (its
+    appeals are those of its towns and streets too)."""
     c = appeals.c
-    where: list[ColumnElement[bool]] = [_text_filter(t, dialect) for t in query.terms()]
+    where = _text_filters(query.terms(), dialect)
     if query.phone:
         if _LAST_FOUR.match(query.phone):
             where.append(c.phone_last4 == query.phone)
@@ -128,7 +142,7 @@ def conditions(query: SearchQuery, dialect: str) -> list[ColumnElement[bool]]:
             under = c.category_path.like(_like(path)[1:-1] + "/%", escape="\\")
             where.append(or_(c.category_path == path, under))
     if query.area:
-        where.append(or_(c.area == query.area, c.county == query.area))
+        where.append(c.county == query.area if county else c.area == query.area)
     if query.from_:
         where.append(c.received_at >= _moment(query.from_, end=False))
     if query.to:
@@ -152,9 +166,22 @@ def _item(row: Any) -> dict[str, Any]:
     }
 
 
-def statements(query: SearchQuery, dialect: str) -> tuple[Select[Any], Select[Any]]:
-    where = and_(True, *conditions(query, dialect))
+def _only_indexed_text(query: SearchQuery) -> bool:
+    """Whether the query is words of three characters or more and nothing else."""
+    others = query.model_dump(exclude={"q", "page", "per_page"}, exclude_none=True)
+    terms = query.terms()
+    return bool(terms) and not others and all(len(t) >= TRIGRAM for t in terms)
+
+
+def statements(query: SearchQuery, dialect: str, *, county: bool = False) -> tuple[Select[Any], Select[Any]]:
+    where = and_(True, *conditions(query, dialect, county=county))
     count = select(func.count()).select_from(appeals).where(where)
+    if dialect == "sqlite" and _only_indexed_text(query):  # counted in the FTS5 index alone
+        count = (
+            select(func.count())
+            .select_from(text("appeals_fts"))
+            .where(text("appeals_fts MATCH :match").bindparams(match=_fts_match(query.terms())))
+        )
     page = (
         select(*(appeals.c[name] for name in ITEM_COLUMNS))
         .where(where)
@@ -167,8 +194,11 @@ def statements(query: SearchQuery, dialect: str) -> tuple[Select[Any], Select[An
 
 async def search(engine: AsyncEngine, query: SearchQuery) -> dict[str, Any]:
     """``{"total": N, "page": p, "per_page": n, "items": [...]}``, newest first."""
-    count, page = statements(query, engine.dialect.name)
     async with engine.connect() as conn:
+        county = bool(
+            query.area and await conn.scalar(select(1).where(appeals.c.county == query.area).limit(1))
+        )  # an area id names a county when appeals were recorded in it as one
+        count, page = statements(query, engine.dialect.name, county=county)
         total = int(await conn.scalar(count) or 0)
         items = [_item(row) for row in (await conn.execute(page))] if total else []
     return {"total": total, "page": query.page, "per_page": query.per_page, "items": items}

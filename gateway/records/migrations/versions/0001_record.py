@@ -80,6 +80,7 @@ def upgrade() -> None:
     op.create_index("ix_appeals_phone", "appeals", ["phone"])
     op.create_index("ix_appeals_phone_last4", "appeals", ["phone_last4"])
     op.create_index("ix_appeals_filed", "appeals", ["state", "filed_at"])
+    op.create_index("ix_appeals_county_category", "appeals", ["county", "category", "received_at"])
     op.create_table(
         "appeal_events",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
