@@ -25,6 +25,7 @@ from aiohttp import web
 from gateway.errors import BadRequest, NotFound, RateLimited
 from gateway.http import json_response
 from gateway.lifecycle import State
+from gateway.records import find_appeal
 from gateway.runtime import RUNTIME, Runtime
 
 routes = web.RouteTableDef()
@@ -138,7 +139,8 @@ async def inquiry(request: web.Request) -> web.Response:
             "too many failed inquiries for this appeal number; try again later", retry_after=left
         )
 
-    record = await runtime.appeals.get(appeal_no)
+    found = await find_appeal(runtime, appeal_no)  # from the record once Redis let it go
+    record, history = found if found is not None else (None, [])
     expected = phone_tail(record.appeal.citizen.phone) if record is not None else None
     if record is None or expected is None or not hmac.compare_digest(expected, tail):
         await _count(runtime, misses_key, WRONG_TAIL_WINDOW, hit=True)
@@ -152,6 +154,6 @@ async def inquiry(request: web.Request) -> web.Response:
         "channel": record.appeal.channel_id,
         "received_at": record.appeal.received_at.isoformat(),
         "unit_name": unit.name if unit is not None else None,
-        "timeline": public_timeline(await runtime.appeals.history(appeal_no)),
+        "timeline": public_timeline(history),
     }
     return json_response(body, headers={"Cache-Control": "no-store"})

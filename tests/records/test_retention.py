@@ -91,6 +91,8 @@ async def test_a_filed_appeal_leaves_redis_and_is_still_answered_from_the_record
     ]
     assert after["history"][-1]["type"] in ("filed", "answered")
     assert (await api.op("GET", "/api/v1/appeals/BB-20000101-000001"))[0] == 404
+    inquiry = await gw.client.get("/api/v1/inquiry", params={"appeal_no": filed_no, "phone_tail": "1234"})
+    assert inquiry.status == 200 and (await inquiry.json())["state"] == "filed"  # the citizen too
     assert gw.runtime.records is not None
     async with gw.runtime.records.engine.connect() as conn:
         raw = (await conn.execute(select(raw_payloads).where(raw_payloads.c.appeal_no == filed_no))).all()
