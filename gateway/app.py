@@ -17,6 +17,7 @@ from gateway.api.declare import operation
 from gateway.errors import HotlineError, TransientError
 from gateway.health.http import channel_outcomes
 from gateway.http import json_response
+from gateway.records import api as records_api
 from gateway.runtime import RUNTIME, Runtime
 
 log = structlog.get_logger("http")
@@ -72,7 +73,12 @@ async def readyz(request: web.Request) -> web.Response:
     except (RedisError, OSError):
         checks["redis"] = False
     ready = all(checks.values())
-    return json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+    body: dict[str, object] = {"ready": ready, "checks": checks}
+    if runtime.records is not None:  # degraded, not unready: intake and delivery go on without it
+        body["records"] = records = await runtime.records.health()
+        if records["status"] != "healthy":
+            body["degraded"] = ["records"]
+    return json_response(body, status=200 if ready else 503)
 
 
 def create_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
@@ -87,7 +93,7 @@ def create_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
     app.router.add_routes(operators.routes)
     app.router.add_routes(deliveries.routes)
     app.router.add_routes(inquiry.routes)
-    for more in (health_api.routes, metrics.routes, dashboard.routes):
+    for more in (health_api.routes, metrics.routes, dashboard.routes, records_api.routes):
         app.router.add_routes(more)
     by_kind: dict[type, list[object]] = {}
     app[openapi.ROUTE_KINDS] = kinds = {}

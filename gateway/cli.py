@@ -22,6 +22,7 @@ from gateway import logging as gateway_logging
 from gateway.cli_route import add_parsers
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError
+from gateway.records.cli import add_parsers as add_records_parsers
 from gateway.registry import load_kinds
 from gateway.store import Keys, connect
 from normalizer import Appeal
@@ -150,6 +151,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from gateway.app import create_app
+    from gateway.records import MigrationFailed
+    from gateway.records.db import safe_url
     from gateway.runtime import Runtime
 
     gateway_logging.configure(os.environ.get("HOTLINE_LOG_LEVEL", "INFO"))
@@ -188,6 +191,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         store="external" if redis_url else "embedded",
         data_dir=None if redis_url else str(_data_dir()),
     )
+    from gateway.records import cli as records_cli
+
     runtime = Runtime(
         config,
         redis,
@@ -195,6 +200,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         registry,
         roles=frozenset(args.role.split(",")),
         processes=int(os.environ.get("HOTLINE_WORKERS", "1")),
+        database_url=records_cli.url(),
     )
     app = create_app(runtime)
 
@@ -222,6 +228,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             reuse_port=args.reuse_port,
             loop=event_loop(),
         )
+    except MigrationFailed as e:
+        log.error("records.migration_failed", database=safe_url(runtime.database_url or ""))
+        print(e.message, file=sys.stderr)
+        return 2
     finally:
         if embedded is not None:
             embedded.close()
@@ -391,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(fn=cmd_demo_unit)
 
     add_parsers(sub, default_config)
+    add_records_parsers(sub, default_config)
     from adapters.feed.simulator import add_parser as add_simulate_upstream
 
     add_simulate_upstream(sub)

@@ -28,6 +28,7 @@ from gateway.health.service import HealthService
 from gateway.lease import Lease
 from gateway.loop import Loop, LoopListener, Stepped
 from gateway.loop.states import WITH_UNIT
+from gateway.records import Records
 from gateway.registry import Registry
 from gateway.reload import RoutingReloader
 from gateway.store import Keys
@@ -52,9 +53,11 @@ class Runtime:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     reload_interval: float = 2.0
     roles: frozenset[str] = frozenset(ROLES)
+    """What this process runs beside the HTTP API: ``dispatch``, ``delivery`` (``intake`` alone: none)."""
     processes: int = 1
     """How many gateway processes share the work (per-unit concurrency is divided among them)."""
-    """What this process runs beside the HTTP API: ``dispatch``, ``delivery`` (``intake`` alone: none)."""
+    database_url: str | None = None
+    """The record (gateway.records); None: Redis only."""
     loop: Loop = field(init=False)
     credentials: CredentialStore = field(init=False)
     alerts: Alerts = field(init=False)
@@ -65,6 +68,7 @@ class Runtime:
     adapters: dict[str, Adapter] = field(init=False, default_factory=dict)  # type: ignore[type-arg]
     reloader: RoutingReloader = field(init=False)
     health: HealthService = field(init=False)
+    records: Records | None = field(init=False, default=None)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
     _watch: asyncio.Task[None] | None = field(init=False, default=None)
     _lease_task: asyncio.Task[None] | None = field(init=False, default=None)
@@ -120,6 +124,7 @@ class Runtime:
             if channel.enabled and channel.settings is not None:
                 cls = self.registry.kinds[channel.kind]
                 self.adapters[channel.id] = cls(channel.id, channel.settings, context)
+        self.records = Records(self, self.database_url) if self.database_url else None
 
     @property
     def appeals(self) -> Loop:
@@ -139,8 +144,10 @@ class Runtime:
         self.config = config
 
     async def start(self, *, workers: bool = True) -> None:
-        """Start this process's part: webhook adapters, health counting, the workers of its
-        ``roles``; the singletons (poller kinds, the health monitor) if it takes their lease."""
+        """Start this process's part: the record, webhook adapters, health counting, the workers of
+        its ``roles``; the singletons (poller kinds, the health monitor) if it takes their lease."""
+        if self.records is not None:
+            await self.records.start(workers=workers)
         for adapter in self.adapters.values():
             if not adapter.capabilities.poller:
                 await adapter.start()
@@ -211,6 +218,8 @@ class Runtime:
         self._tasks.clear()
         for channel_id, adapter in self.adapters.items():
             await self._close(channel_id, adapter)
+        if self.records is not None:
+            await self.records.stop()
 
     async def _close(self, channel_id: str, adapter: Adapter) -> None:  # type: ignore[type-arg]
         try:

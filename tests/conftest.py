@@ -179,9 +179,12 @@ async def start_gateway(
     *,
     clock: Any = None,
     workers: bool = True,
+    database_url: str | None = None,
 ) -> Gateway:
     kwargs = {"clock": clock} if clock is not None else {}
-    runtime = Runtime(config, redis, keys, registry, env=sample_env(receiver.url), **kwargs)
+    runtime = Runtime(
+        config, redis, keys, registry, env=sample_env(receiver.url), database_url=database_url, **kwargs
+    )
     client = TestClient(TestServer(create_app(runtime, workers=workers), host="127.0.0.1"))
     await client.start_server()
     return Gateway(runtime, client, receiver)
@@ -189,9 +192,16 @@ async def start_gateway(
 
 @pytest.fixture
 async def gateway(
-    config: Config, redis: aioredis.Redis, keys: Keys, registry: Registry, receiver: UnitReceiver
+    config: Config,
+    redis: aioredis.Redis,
+    keys: Keys,
+    registry: Registry,
+    receiver: UnitReceiver,
+    tmp_path: Path,
 ) -> AsyncIterator[Gateway]:
-    gw = await start_gateway(config, redis, keys, registry, receiver)
+    """The sample city's gateway, recording into SQLite in ``tmp_path`` as ``serve`` does."""
+    record = f"sqlite+aiosqlite:///{tmp_path / 'record.db'}"
+    gw = await start_gateway(config, redis, keys, registry, receiver, database_url=record)
     yield gw
     await gw.client.close()
 

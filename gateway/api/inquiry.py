@@ -26,6 +26,7 @@ from gateway.api.declare import Declared, operation
 from gateway.errors import NotFound, RateLimited
 from gateway.http import json_response
 from gateway.loop import State
+from gateway.records import find_appeal
 from gateway.runtime import RUNTIME, Runtime
 
 routes = web.RouteTableDef()
@@ -153,7 +154,8 @@ async def inquiry(request: web.Request, query: InquiryQuery) -> web.Response:
             "too many failed inquiries for this appeal number; try again later", retry_after=left
         )
 
-    record = await runtime.loop.get(appeal_no)
+    found = await find_appeal(runtime, appeal_no)  # from the record once Redis let it go
+    record, history = found if found is not None else (None, [])
     expected = phone_tail(record.appeal.citizen.phone) if record is not None else None
     if record is None or expected is None or not hmac.compare_digest(expected, tail):
         await _count(runtime, misses_key, WRONG_TAIL_WINDOW, hit=True)
@@ -167,6 +169,6 @@ async def inquiry(request: web.Request, query: InquiryQuery) -> web.Response:
         "channel": record.appeal.channel_id,
         "received_at": record.appeal.received_at.isoformat(),
         "unit_name": unit.name if unit is not None else None,
-        "timeline": public_timeline(await runtime.loop.history(appeal_no)),
+        "timeline": public_timeline(history),
     }
     return json_response(body, headers={"Cache-Control": "no-store"})

@@ -10,9 +10,11 @@ from pydantic import Field
 
 from gateway.api.auth import require_token
 from gateway.api.declare import Declared, operation
+from gateway.errors import NotFound
 from gateway.http import json_response
 from gateway.loop import State
 from gateway.loop.record import read_records
+from gateway.records import find_appeal
 from gateway.runtime import RUNTIME, Runtime
 from gateway.store import text
 
@@ -28,13 +30,16 @@ def require_operator(request: web.Request) -> Runtime:
 @routes.get("/api/v1/appeals/{appeal_no}")
 @operation("operators", auth="operator", responses={404: "no such appeal"})
 async def get_appeal(request: web.Request) -> web.Response:
-    """An appeal with its routing decision and history."""
+    """The appeal, from Redis or (past retention) from the record."""
     runtime = require_operator(request)
-    record = await runtime.loop.require(request.match_info["appeal_no"])
+    found = await find_appeal(runtime, request.match_info["appeal_no"])
+    if found is None:
+        raise NotFound(f"no appeal {request.match_info['appeal_no']}")
+    record, history = found
     body = record.summary()
     body["decision"] = record.decision
     body["appeal"] = record.appeal.model_dump(mode="json")
-    body["history"] = await runtime.loop.history(record.appeal.appeal_no)
+    body["history"] = history
     return json_response(body)
 
 

@@ -1,0 +1,67 @@
+"""Where the record lives and how to reach it: SQLite in ``HOTLINE_DATA_DIR`` unless ``DATABASE_URL``
+names another database (``postgresql+asyncpg://user@host/db``).
+
+SQLite runs in WAL mode (readers never wait for the recorder), reads through a memory map (search
+seeks many rows), waits up to 5 s for a lock, and
+wraps DDL in real transactions (pysqlite's own implicit transactions do not cover DDL), so a
+migration that fails leaves the schema as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+SQLITE_FILE = "hotline.db"
+
+
+def database_url(env: Mapping[str, str], data_dir: Path) -> str:
+    """``DATABASE_URL``, else SQLite in the data directory (``postgres://`` is read as asyncpg)."""
+    url = env.get("DATABASE_URL", "").strip()
+    if not url:
+        return f"sqlite+aiosqlite:///{data_dir / SQLITE_FILE}"
+    for plain in ("postgres://", "postgresql://"):
+        if url.startswith(plain):
+            return "postgresql+asyncpg://" + url[len(plain) :]
+    return url
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for logs."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def make_engine(url: str) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    if parsed.database:
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, connect_args={"timeout": 5})
+    sync = engine.sync_engine
+
+    @event.listens_for(sync, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages per connection
+        cursor.execute("PRAGMA mmap_size=1073741824")  # reads through the OS page cache
+        cursor.close()
+
+    @event.listens_for(sync, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"

@@ -1,0 +1,40 @@
+"""``hotline-gateway records rebuild``: replay into the record what Redis still holds (every appeal's
+hash, history and deliveries). Idempotent: run it as often as you like, beside a serving gateway."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.records.hot import Context, read_histories, snapshot, store
+from gateway.store import text
+
+
+@dataclass
+class Rebuilt:
+    appeals: int = 0
+    events: int = 0
+
+
+async def rebuild(ctx: Context, batch: int = 200) -> Rebuilt:
+    done = Rebuilt()
+    redis, keys = ctx.redis, ctx.keys
+    prefix = keys.appeal("")
+    pending: list[str] = []
+
+    async def flush() -> None:
+        histories = await read_histories(redis, keys, pending)
+        events = [(no, seq, e) for no, history in histories.items() for seq, e in enumerate(history, 1)]
+        rows = await snapshot(ctx, pending, events)
+        async with ctx.engine.begin() as conn:
+            await store(conn, rows)
+        done.appeals += len(rows.appeals)
+        done.events += len(rows.events)
+        pending.clear()
+
+    async for key in redis.scan_iter(match=prefix + "*", count=1000):
+        pending.append(text(key)[len(prefix) :])
+        if len(pending) >= batch:
+            await flush()
+    if pending:
+        await flush()
+    return done

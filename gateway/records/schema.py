@@ -1,0 +1,132 @@
+"""The tables of the record, as SQLAlchemy Core objects for the queries. The schema itself is made by
+the Alembic migrations in ``migrations/versions`` (keep the two in step; a test compares them).
+
+``appeals`` and ``appeal_events`` are a documented interface for the centre's BI tools: their names
+and the columns named in docs/operations.md stay.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored as UTC (SQLite keeps no offset); read back as aware UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the record")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if not isinstance(value, datetime):
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite's rowid alias must be INTEGER
+metadata = MetaData()
+
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("appeal_no", String(40), nullable=False, unique=True),
+    Column("channel_id", String(64), nullable=False),
+    Column("channel_kind", String(32), nullable=False),
+    Column("external_id", String(200), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("unit", String(64)),
+    Column("supervisor", String(64)),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("filed_at", UtcDateTime),
+    Column("subject", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("appeal_type", String(32), nullable=False),
+    Column("urgency", String(32), nullable=False),
+    Column("category", String(64)),
+    Column("category_path", Text),
+    Column("area", String(64)),
+    Column("county", String(64)),
+    Column("address", Text),
+    Column("phone", String(32)),
+    Column("phone_last4", String(4)),
+    Column("identity", String(300)),
+    Column("upstream_platform", String(64)),
+    Column("upstream_number", String(128)),
+    Column("supervised", Boolean, nullable=False),
+    Column("satisfaction", String(32)),
+    Column("reopened", Integer, nullable=False),
+    Column("returns", Integer, nullable=False),
+    Column("appeal", JSON, nullable=False),
+    Column("record", JSON, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("dropped_at", UtcDateTime),
+)
+
+appeal_events = Table(
+    "appeal_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("appeal_no", String(40), nullable=False),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("seq", Integer, nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("state", String(16)),
+    Column("event", JSON, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("webhook_id", String(80), nullable=False, unique=True),
+    Column("appeal_no", String(40), nullable=False),
+    Column("unit", String(64), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)
+
+raw_payloads = Table(
+    "raw_payloads",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("appeal_no", String(40), nullable=False),
+    Column("seq", Integer, nullable=False),  # 0: the message that made the appeal; 1...: merged, added
+    Column("sha256", String(64), nullable=False),
+    Column("content_type", String(200)),
+    Column("size", Integer, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    UniqueConstraint("appeal_no", "seq", name="uq_raw_payloads_appeal_seq"),
+)

@@ -1,0 +1,219 @@
+"""Search for operators: Chinese full text over subject and content (SQLite FTS5 with the trigram
+tokenizer; PostgreSQL pg_trgm), the phone by its normalized number or last four digits, unit, state,
+channel, category, area and time; newest first, a page at a time."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.errors import BadRequest
+from gateway.loop import State
+from gateway.records.schema import appeals
+from normalizer import SHANGHAI
+from normalizer.phone import normalize_phone
+
+TRIGRAM = 3  # shorter terms cannot use the trigram indexes: they are scanned for
+YEARS = (2000, 2100)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LAST_FOUR = re.compile(r"^\d{4}$")
+
+
+def _moment(value: str, *, end: bool) -> datetime:
+    """A date (the whole day, Asia/Shanghai) or an ISO 8601 time (Asia/Shanghai when no offset)."""
+    value = value.strip()
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        moment = datetime.fromisoformat(value)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+    else:
+        moment = datetime.combine(day, time(), SHANGHAI) + timedelta(days=1 if end else 0)
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        raise ValueError(f"a time between the years {YEARS[0]} and {YEARS[1]}")
+    return moment
+
+
+class SearchQuery(BaseModel):
+    """The query of ``GET /api/v1/appeals`` and ``hotline-gateway appeals search``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+
+    q: str | None = Field(default=None, max_length=200, description="words of the subject or content")
+    phone: str | None = Field(default=None, max_length=32, description="the number, or its last 4 digits")
+    unit: str | None = Field(default=None, max_length=64)
+    state: State | None = None
+    channel: str | None = Field(default=None, max_length=64)
+    category: str | None = Field(default=None, max_length=200, description="first level, or a path a/b")
+    area: str | None = Field(default=None, max_length=64, description="an area id, or a county's")
+    from_: str | None = Field(default=None, alias="from", description="a date or ISO time, inclusive")
+    to: str | None = Field(default=None, description="a date (inclusive) or ISO time (exclusive)")
+    page: int = Field(default=1, ge=1, le=10_000)
+    per_page: int = Field(default=20, ge=1, le=100)
+
+    @field_validator("q", "phone", "unit", "channel", "category", "area", "from_", "to")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value and _CONTROL.search(value):
+            raise ValueError("control characters are not allowed")
+        return value
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _time(cls, value: str | None) -> str | None:
+        if value:
+            _moment(value, end=False)  # raises ValueError: reported under the parameter's name
+        return value or None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value and not _LAST_FOUR.match(value) and not normalize_phone(value).startswith("+"):
+            raise ValueError("a phone number, or its last four digits")
+        return value or None
+
+    @model_validator(mode="after")
+    def _order(self) -> SearchQuery:
+        if self.from_ and self.to and _moment(self.from_, end=False) >= _moment(self.to, end=True):
+            raise ValueError("from must be before to")
+        return self
+
+    def terms(self) -> list[str]:
+        return [t for t in (self.q or "").split() if t]
+
+
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _fts_match(terms: list[str]) -> str:
+    """One FTS5 query: every term as a quoted phrase (a substring, through the trigram index)."""
+    return " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def _text_filters(terms: list[str], dialect: str) -> list[ColumnElement[bool]]:
+    """Every term in the subject or the content. Terms of three characters or more go through the
+    index (SQLite: the FTS5 table, tested by rowid while the page is read newest first: ``+id``
+    keeps SQLite from reading every match's row; PostgreSQL: the pg_trgm index); shorter ones are
+    scanned for."""
+    long = [t for t in terms if len(t) >= TRIGRAM]
+    where: list[ColumnElement[bool]] = []
+    if dialect == "sqlite":
+        if long:
+            fts: Select[Any] = (
+                select(literal_column("rowid"))
+                .select_from(text("appeals_fts"))
+                .where(text("appeals_fts MATCH :match").bindparams(match=_fts_match(long)))
+            )
+            where.append(literal_column("+appeals.id").in_(fts))
+        for like in (_like(t) for t in terms if len(t) < TRIGRAM):
+            subject, content = appeals.c.subject, appeals.c.content
+            where.append(or_(subject.like(like, escape="\\"), content.like(like, escape="\\")))
+        return where
+    # the same expression as the trigram index
+    whole: ColumnElement[str] = literal_column("(appeals.subject || ' ' || appeals.content)")
+    return [whole.ilike(_like(t), escape="\\") for t in terms]
+
+
+def conditions(query: SearchQuery, dialect: str, *, county: bool = False) -> list[ColumnElement[bool]]:
+    """The query's conditions; ``county``: the ``area`` asked for is a county or district (its
+    appeals are those of its towns and streets too)."""
+    c = appeals.c
+    where = _text_filters(query.terms(), dialect)
+    if query.phone:
+        if _LAST_FOUR.match(query.phone):
+            where.append(c.phone_last4 == query.phone)
+        else:
+            where.append(c.phone == normalize_phone(query.phone))
+    for column, value in ((c.unit, query.unit), (c.channel_id, query.channel)):
+        if value:
+            where.append(column == value)
+    if query.state:
+        where.append(c.state == query.state.value)
+    if query.category:
+        path = query.category.strip("/")
+        if "/" not in path:
+            where.append(c.category == path)
+        else:
+            under = c.category_path.like(_like(path)[1:-1] + "/%", escape="\\")
+            where.append(or_(c.category_path == path, under))
+    if query.area:
+        where.append(c.county == query.area if county else c.area == query.area)
+    if query.from_:
+        where.append(c.received_at >= _moment(query.from_, end=False))
+    if query.to:
+        where.append(c.received_at < _moment(query.to, end=True))
+    return where
+
+
+ITEM_COLUMNS = ("appeal_no", "state", "unit", "subject", "channel_id", "category_path", "area", "received_at")
+
+
+def _item(row: Any) -> dict[str, Any]:
+    return {
+        "appeal_no": row.appeal_no,
+        "state": row.state,
+        "unit": row.unit,
+        "subject": row.subject,
+        "channel": row.channel_id,
+        "category": row.category_path.split("/") if row.category_path else [],
+        "area": row.area,
+        "received_at": row.received_at.astimezone(SHANGHAI).isoformat(),
+    }
+
+
+def _only_indexed_text(query: SearchQuery) -> bool:
+    """Whether the query is words of three characters or more and nothing else."""
+    others = query.model_dump(exclude={"q", "page", "per_page"}, exclude_none=True)
+    terms = query.terms()
+    return bool(terms) and not others and all(len(t) >= TRIGRAM for t in terms)
+
+
+def statements(query: SearchQuery, dialect: str, *, county: bool = False) -> tuple[Select[Any], Select[Any]]:
+    where = and_(True, *conditions(query, dialect, county=county))
+    count = select(func.count()).select_from(appeals).where(where)
+    if dialect == "sqlite" and _only_indexed_text(query):  # counted in the FTS5 index alone
+        count = (
+            select(func.count())
+            .select_from(text("appeals_fts"))
+            .where(text("appeals_fts MATCH :match").bindparams(match=_fts_match(query.terms())))
+        )
+    page = (
+        select(*(appeals.c[name] for name in ITEM_COLUMNS))
+        .where(where)
+        .order_by(appeals.c.received_at.desc(), appeals.c.id.desc())
+        .limit(query.per_page)
+        .offset((query.page - 1) * query.per_page)
+    )
+    return count, page
+
+
+async def search(engine: AsyncEngine, query: SearchQuery) -> dict[str, Any]:
+    """``{"total": N, "page": p, "per_page": n, "items": [...]}``, newest first."""
+    async with engine.connect() as conn:
+        county = bool(
+            query.area and await conn.scalar(select(1).where(appeals.c.county == query.area).limit(1))
+        )  # an area id names a county when appeals were recorded in it as one
+        count, page = statements(query, engine.dialect.name, county=county)
+        total = int(await conn.scalar(count) or 0)
+        items = [_item(row) for row in (await conn.execute(page))] if total else []
+    return {"total": total, "page": query.page, "per_page": query.per_page, "items": items}
+
+
+def parse_query(params: dict[str, list[str]]) -> SearchQuery:
+    """Parameters (each a list of values, as a query string has them) as a :class:`SearchQuery`;
+    a 400 names the first bad parameter. ``GET /api/v1/appeals`` validates the same model."""
+    for name, values in params.items():
+        if len(values) > 1:
+            raise BadRequest(f"{name} is given more than once", field=name)
+    try:
+        return SearchQuery.model_validate({name: values[0] for name, values in params.items()})
+    except ValidationError as e:
+        first = e.errors(include_url=False, include_input=False, include_context=False)[0]
+        name = ".".join(str(part) for part in first["loc"]) or "query"
+        raise BadRequest(f"{name}: {first['msg']}", field=name) from None

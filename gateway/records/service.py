@@ -1,0 +1,170 @@
+"""The record as the runtime holds it: the database engine, the recorder and retention workers, the
+lag metrics and health item, and the reads (search, an appeal past retention)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.errors import ConfigError
+from gateway.loop import AppealRecord
+from gateway.records.db import make_engine, safe_url
+from gateway.records.hot import Context
+from gateway.records.migrate import upgrade
+from gateway.records.read import recorded_appeal
+from gateway.records.recorder import Lag, Recorder, lag
+from gateway.records.retention import Retention
+from gateway.records.rows import county
+from gateway.records.search import SearchQuery, search
+
+if TYPE_CHECKING:
+    from gateway.runtime import Runtime
+
+log = structlog.get_logger("records")
+LAG_DEGRADED_SECONDS = 60.0  # the record is behind by more than this: /readyz names it degraded
+STOP_TIMEOUT = 5.0
+
+
+def retention_days(env: Any) -> float:
+    raw = env.get("HOTLINE_RETENTION_DAYS", "30")
+    try:
+        days = float(raw)
+    except ValueError:
+        days = -1.0
+    if days < 0:
+        raise ConfigError([f"HOTLINE_RETENTION_DAYS: {raw!r} is not a number of days (0 or more)"])
+    return days
+
+
+class RecorderMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.lag_events = Gauge(
+            "hotline_recorder_lag_events", "Loop events not yet in the database.", registry=registry
+        )
+        self.lag_seconds = Gauge(
+            "hotline_recorder_lag_seconds",
+            "Age of the oldest loop event not yet in the database.",
+            registry=registry,
+        )
+        self.database_up = Gauge(
+            "hotline_recorder_database_up",
+            "1 while the recorder can write to the database.",
+            registry=registry,
+        )
+        self.recorded = Counter(
+            "hotline_recorder_events",
+            "Loop events written to the database (this process).",
+            registry=registry,
+        )
+
+    def observe(self, found: Lag) -> None:
+        self.lag_events.set(found.events)
+        self.lag_seconds.set(found.seconds)
+
+
+class Records:
+    def __init__(self, runtime: Runtime, url: str) -> None:
+        self.runtime = runtime
+        self.url = url
+        self.engine = make_engine(url)
+        self.retention_days = retention_days(runtime.env)
+        self.sweep_interval = float(runtime.env.get("HOTLINE_RETENTION_SWEEP_SECONDS", "60"))
+        self.metrics = RecorderMetrics(runtime.health.metrics.registry)
+        self.context = Context(runtime.redis, runtime.keys, self.engine, self._county_of, runtime.clock)
+        self.recorder = Recorder(
+            self.context,
+            claim_idle_seconds=float(runtime.env.get("HOTLINE_RECORDER_CLAIM_SECONDS", "30")),
+            on_recorded=self.metrics.recorded.inc,
+            periodic=self._observe,
+        )
+        self.retention = Retention(self.context, self.retention_days)
+        self._task: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def _county_of(self, area: str) -> str | None:
+        return county(self.runtime.config.router.gazetteer, area)
+
+    async def start(self, *, workers: bool = True) -> None:
+        """Migrate the schema (a failure stops start-up: :class:`MigrationFailed`), start the recorder."""
+        before, now = await upgrade(self.engine)
+        if before != now:
+            log.info("records.migrated", database=safe_url(self.url), before=before, now=now)
+        if workers:
+            self._task = asyncio.create_task(self.recorder.run(), name="recorder")
+            self._sweeper = asyncio.create_task(self._sweep(), name="retention")
+
+    async def stop(self) -> None:
+        """Cancel the recorder wherever it is: what it had not acknowledged is recorded again later."""
+        self.recorder.stop()
+        tasks = [t for t in (self._task, self._sweeper) if t is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
+        await self.engine.dispose()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def _observe(self) -> None:
+        self.metrics.observe(await lag(self.runtime.redis, self.runtime.keys))
+        self.metrics.database_up.set(1 if self.recorder.database_ok is not False else 0)
+
+    async def _sweep(self) -> None:
+        """Retention, beside the recorder (a sweep never delays recording); failures wait a round."""
+        while True:
+            await asyncio.sleep(self.sweep_interval)
+            try:
+                await self.retention.sweep()
+            except (RedisError, SQLAlchemyError, OSError) as e:
+                log.warning("records.retention_failed", error=type(getattr(e, "orig", None) or e).__name__)
+
+    async def health(self) -> dict[str, Any]:
+        """The health item of /readyz: whether the database answers and how far behind the record is."""
+        try:
+            found: Lag | None = await lag(self.runtime.redis, self.runtime.keys)
+        except RedisError:
+            found = None  # the redis check of /readyz says so
+        if found is not None:
+            self.metrics.observe(found)
+        try:
+            async with asyncio.timeout(2.0), self.engine.connect() as conn:
+                await conn.execute(select(1))
+            database = True
+        except Exception:  # any failure to answer is "down" here; the recorder logs the cause
+            database = False
+        problems = []
+        if not database:
+            problems.append("the database does not answer; events wait in Redis")
+        if found is not None and found.seconds > LAG_DEGRADED_SECONDS:
+            problems.append(f"the record is {found.seconds:.0f} s behind")
+        if self._task is not None and not self.running:
+            problems.append("the recorder is not running")
+        return {
+            "status": "degraded" if problems else "healthy",
+            "database": database,
+            "lag_events": found.events if found else None,
+            "lag_seconds": round(found.seconds, 3) if found else None,
+            "problems": problems,
+        }
+
+    async def search(self, query: SearchQuery) -> dict[str, Any]:
+        return await search(self.engine, query)
+
+
+async def find_appeal(runtime: Runtime, appeal_no: str) -> tuple[AppealRecord, list[dict[str, Any]]] | None:
+    """An appeal and its history: from Redis while it is there, else from the record (past
+    retention); None when neither knows it. For every surface that answers about one appeal."""
+    record = await runtime.loop.get(appeal_no)
+    if record is not None:
+        return record, await runtime.loop.history(appeal_no)
+    if runtime.records is None:
+        return None
+    return await recorded_appeal(runtime.records.engine, appeal_no)

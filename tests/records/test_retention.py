@@ -1,0 +1,126 @@
+"""Retention: a filed appeal leaves Redis once recorded (here at once: HOTLINE_RETENTION_DAYS=0), is
+still answered by the operator API from the record, and never leaves before the record has it all."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy import select
+
+from gateway.config import Config
+from gateway.loop import HistoryEvent
+from gateway.records.retention import Retention
+from gateway.records.schema import appeals, raw_payloads
+from gateway.registry import Registry
+from gateway.store import Keys
+from tests.conftest import UnitReceiver, eventually
+from tests.records.conftest import recording_gateway
+from tests.records.test_recorder import GAS, caught_up
+from tests.test_closed_loop import Api
+
+
+@pytest.fixture
+async def by_hand(
+    config: Config,
+    redis: aioredis.Redis,
+    keys: Keys,
+    registry: Registry,
+    receiver: UnitReceiver,
+    database_url: str,
+) -> AsyncIterator[Api]:
+    """A gateway whose retention sweeps only when the test says so."""
+    gw = await recording_gateway(
+        config, redis, keys, registry, receiver, database_url, HOTLINE_RETENTION_SWEEP_SECONDS="3600"
+    )
+    yield Api(gw)
+    await gw.client.close()
+
+
+@pytest.fixture
+async def api(
+    config: Config,
+    redis: aioredis.Redis,
+    keys: Keys,
+    registry: Registry,
+    receiver: UnitReceiver,
+    database_url: str,
+) -> AsyncIterator[Api]:
+    gw = await recording_gateway(
+        config, redis, keys, registry, receiver, database_url, HOTLINE_RETENTION_DAYS="0"
+    )
+    yield Api(gw)
+    await gw.client.close()
+
+
+async def _file(api: Api, description: str) -> str:
+    gw = api.gw
+    appeal_no = await gw.post_appeal(description=description, phone="13912341234")
+    unit = (await gw.wait_state(appeal_no, "dispatched")).unit
+    assert unit is not None
+    for body in ({"type": "signed"}, {"type": "replied", "content": "已关阀检修，隐患已排除。"}):
+        assert (await api.unit(unit, appeal_no, body))[0] == 200
+    path = f"/api/v1/appeals/{appeal_no}"
+    assert (await api.op("POST", f"{path}/return-visit", {"satisfaction": "satisfied"}))[0] == 200
+    assert (await api.op("POST", f"{path}/review", {"decision": "approve"}))[0] == 200
+    return appeal_no
+
+
+async def test_a_filed_appeal_leaves_redis_and_is_still_answered_from_the_record(api: Api) -> None:
+    gw = api.gw
+    keys, redis = gw.runtime.keys, gw.runtime.redis
+    open_no = await gw.post_appeal(description="路灯坏了一个月，晚上很黑")
+    filed_no = await _file(api, GAS)
+    before = await api.appeal(filed_no)
+    raw_sha = before["appeal"]["raw"]["sha256"]
+
+    async def dropped() -> bool:
+        return not await redis.exists(keys.appeal(filed_no), keys.history(filed_no), keys.raw(filed_no))
+
+    await eventually(dropped, timeout=10)
+    assert not await redis.exists(keys.delivery(f"msg_{filed_no}_1"))
+    assert not await redis.exists(keys.dedup("portal-bengbu", before["appeal"]["external_id"]))
+    assert await redis.exists(keys.appeal(open_no))  # open appeals stay
+
+    status, after = await api.op("GET", f"/api/v1/appeals/{filed_no}")
+    assert status == 200
+    assert (after["state"], after["unit"], after["appeal"]) == ("filed", before["unit"], before["appeal"])
+    assert [e["type"] for e in after["history"]][: len(before["history"])] == [
+        e["type"] for e in before["history"]
+    ]
+    assert after["history"][-1]["type"] in ("filed", "answered")
+    assert (await api.op("GET", "/api/v1/appeals/BB-20000101-000001"))[0] == 404
+    inquiry = await gw.client.get("/api/v1/inquiry", params={"appeal_no": filed_no, "phone_tail": "1234"})
+    assert inquiry.status == 200 and (await inquiry.json())["state"] == "filed"  # the citizen too
+    assert gw.runtime.records is not None
+    async with gw.runtime.records.engine.connect() as conn:
+        raw = (await conn.execute(select(raw_payloads).where(raw_payloads.c.appeal_no == filed_no))).all()
+        row = (await conn.execute(select(appeals).where(appeals.c.appeal_no == filed_no))).one()
+    assert [(r.seq, r.sha256) for r in raw] == [(0, raw_sha)]
+    assert row.dropped_at is not None and row.satisfaction == "satisfied"
+
+
+async def test_an_appeal_is_never_dropped_before_the_record_has_every_event(by_hand: Api) -> None:
+    api, gw = by_hand, by_hand.gw
+    records = gw.runtime.records
+    assert records is not None
+    filed_no = await _file(api, GAS)
+    await caught_up(gw, filed_no, "filed")
+    records.recorder.stop()
+    await eventually(lambda: _stopped(records), timeout=5)
+    # one more event the record has not seen yet (the recorder is stopped)
+    filed = await gw.runtime.loop.require(filed_no)
+    await gw.runtime.loop.record_event(filed, HistoryEvent("noted", "operator", gw.runtime.clock()))
+    retention = Retention(records.context, days=0)
+    assert await retention.sweep() == 0
+    assert await gw.runtime.redis.exists(gw.runtime.keys.appeal(filed_no))
+    await records.recorder.step()  # recorded now: the next sweep drops it
+    assert await retention.sweep() == 1
+    assert not await gw.runtime.redis.exists(gw.runtime.keys.appeal(filed_no))
+    status, body = await api.op("GET", f"/api/v1/appeals/{filed_no}")
+    assert status == 200 and body["history"][-1]["type"] == "noted"
+
+
+async def _stopped(records: object) -> bool:
+    return not records.running
