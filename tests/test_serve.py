@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from tests.conftest import CONFIG_DIR, UnitReceiver, eventually
 
 OPERATOR = "serve-operator-token"
 PORTAL = "serve-portal-key"
+READY_TIMEOUT = 60.0  # seconds for a gateway (or N) to start: generous, a loaded CI machine is slow
 
 
 def free_port() -> int:
@@ -77,8 +79,9 @@ class Served:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
+        deadline = time.monotonic() + READY_TIMEOUT
         async with aiohttp.ClientSession() as session:
-            for _ in range(200):
+            while time.monotonic() < deadline:
                 try:
                     async with session.get(f"{self.url}/readyz") as r:
                         if r.status == 200:
@@ -100,8 +103,11 @@ class Served:
 async def served(tmp_path: Path, receiver: UnitReceiver) -> AsyncIterator[Served]:
     s = Served(tmp_path, receiver.url)
     yield s
-    if s.process is not None and s.process.poll() is None:
-        s.stop()
+    if s.process is not None:
+        if s.process.poll() is None:
+            s.stop()
+        else:
+            s.process.communicate(timeout=30)  # closes its output pipe
 
 
 async def post(url: str, **fields: str) -> str:
