@@ -96,21 +96,26 @@ async def test_the_whole_loop_with_a_pass_down_and_a_return(gateway: Gateway) ->
 
 
 async def _every_event_is_on_the_events_stream(gateway: Gateway, appeal_no: str) -> None:
-    """The loop-events stream (the durable path to SQL) holds each history event once, in order,
-    with its 1-based position: ``<appeal_no>:<seq>`` can be rebuilt from the history list."""
+    """The loop-events stream (the durable path to SQL) carries each history event once, in order,
+    with its 1-based position: the record holds ``<appeal_no>:<seq>`` for every event of the history."""
+    from sqlalchemy import select
+
+    from gateway.records.schema import appeal_events
     from tests.conftest import eventually
 
     runtime = gateway.runtime
+    assert runtime.records is not None
 
     async def settled() -> list[Any]:
         history = await runtime.loop.history(appeal_no)
-        entries: Any = await runtime.redis.xrange(runtime.keys.events)
-        mine = [f for _id, f in entries if f[b"appeal_no"].decode() == appeal_no]
-        return [history, mine] if len(mine) == len(history) and "answered" in str(history) else []
+        async with runtime.records.engine.connect() as conn:
+            query = select(appeal_events).where(appeal_events.c.appeal_no == appeal_no)
+            rows = (await conn.execute(query.order_by(appeal_events.c.seq))).all()
+        return [history, rows] if len(rows) == len(history) and "answered" in str(history) else []
 
-    history, mine = await eventually(settled)
-    assert [int(f[b"seq"]) for f in mine] == list(range(1, len(history) + 1))
-    assert [json.loads(f[b"event"]) for f in mine] == history
+    history, rows = await eventually(settled, timeout=10)
+    assert [r.event_id for r in rows] == [f"{appeal_no}:{n}" for n in range(1, len(history) + 1)]
+    assert [r.event for r in rows] == history
 
 
 async def _answered(gateway: Gateway, appeal_no: str) -> bool:
