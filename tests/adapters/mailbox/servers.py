@@ -12,6 +12,7 @@ import contextlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -124,6 +125,7 @@ class Dovecot:
             [str(DOVECOT), "-F", "-c", str(root / "dovecot.conf")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stop_process kills every process of it
         )
         server = cls(root, port, process)
         deadline = time.monotonic() + 10
@@ -154,6 +156,7 @@ class Dovecot:
             [str(DOVECOT), "-F", "-c", str(self.root / "dovecot.conf")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stop_process kills every process of it
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -171,7 +174,9 @@ class Dovecot:
         processes = []
         with contextlib.suppress(psutil.Error):
             processes = [*psutil.Process(self.process.pid).children(recursive=True)]
-        for child in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # the master and all it started, at once
+        for child in processes:  # any that left the group
             with contextlib.suppress(psutil.Error):
                 child.kill()
         if self.process.poll() is None:
