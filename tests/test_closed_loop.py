@@ -3,7 +3,6 @@ return visit, review, file; out-of-order steps get 409; repeated returns go to t
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
