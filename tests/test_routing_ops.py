@@ -170,3 +170,34 @@ async def test_compare_reads_the_appeals_the_gateway_holds(
     assert out[0] == "1 of 2 decisions change (50.0%)"
     assert out[1] == "  gas-supply -> housing-bureau: 1"
     assert out[2].startswith(f"      {items[0][0]} ")  # the example names the appeal number
+
+
+def test_rules_suggest_learn_writes_a_reviewable_learned_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    from router.learned import LearnedFile
+
+    labelled = tmp_path / "labelled.jsonl"
+    replied = tmp_path / "replied.jsonl"
+    rows = [{"title": "", "text": f"学校晚自习太晚，补课收费{i}", "category": "教育文体"} for i in range(6)]
+    rows += [{"title": "", "text": f"医院挂号难，看病排队{i}", "category": "卫生计生"} for i in range(6)]
+    labelled.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    answers = [
+        {"title": "", "text": f"医院护士态度差{i}", "reply": "网友您好，经市卫健委调查核实……"}
+        for i in range(5)
+    ]
+    replied.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in answers), encoding="utf-8")
+    out = tmp_path / "learned.yaml"
+    args = ["rules", "suggest", "--learn", "--from", str(labelled), "--replied", str(replied)]
+    assert main([*args, "--min-ratio", "0.5", "--write", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "教育文体:" in printed and "卫生计生:" in printed
+    learned = LearnedFile.model_validate(yaml.safe_load(out.read_text(encoding="utf-8")))
+    assert "补课" in learned.categories["教育文体"]
+    assert "护士" in learned.categories["卫生计生"]  # from the replies naming 卫健委
+    assert (
+        "12 labelled appeals" in learned.source and "5 appeals labelled by the department" in learned.source
+    )
+    assert main(["rules", "suggest", "--learn"]) == 2  # nothing to learn from

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from gateway.places_generate import build_places, dump, keep_hand_made, read_codes
@@ -98,3 +99,16 @@ def test_hand_made_places_are_kept_under_their_area(tmp_path: Path) -> None:
     gazetteer = build_gazetteer(yaml.safe_load(dump(places)))
     assert gazetteer.lineage("huaiyuan-tushan")[1] == "340321000000"
     assert "huaiyuan-old-town" not in gazetteer
+
+
+def test_generate_reads_jionlps_table(tmp_path: Path) -> None:
+    """With the optional extra installed: the real table of Bengbu, with two towns' codes."""
+    pytest.importorskip("jionlp", reason="jionlp is the optional extra `places` (pip install -e '.[places]')")
+    from gateway.places_generate import generate
+
+    (tmp_path / "streets.csv").write_text(STREETS, encoding="utf-8")
+    text, kept = generate("蚌埠市", "安徽省", [tmp_path / "streets.csv"], None)
+    gazetteer = build_gazetteer(yaml.safe_load(text))
+    counties = {a.name for a in gazetteer.areas.values() if a.depth == 1}
+    assert {"龙子湖区", "蚌山区", "禹会区", "淮上区", "怀远县", "五河县", "固镇县"} <= counties
+    assert gazetteer.areas["340321113000"].name == "荆山镇" and kept == 0
