@@ -43,6 +43,7 @@ from hypothesis.errors import HypothesisWarning
 
 SURFACES = ("portal", "wechat", "weibo", "sms", "phone", "feed")
 CHUNK = 1000
+MAX_LINE = 8190
 DEEP = 100_000
 
 
@@ -71,6 +72,11 @@ class Tally:
 
     def record(self, req: Req, status: int | None, detail: str = "") -> None:
         self.sent += 1
+        if status is None and len(req.target()) > MAX_LINE:
+            # aiohttp refuses a request line over 8,190 bytes with a 400 and closes the connection
+            # before reading the body: the client, still sending, sees a reset. Not a gateway crash.
+            self.statuses["line_too_long"] += 1
+            return
         if status is None:
             self.crashes += 1
         elif status >= 500:

@@ -17,6 +17,7 @@ from standardwebhooks import Webhook
 from gateway.config import Config
 from gateway.health.rules import hour_of
 from gateway.registry import Registry
+from gateway.status import exit_code
 from gateway.store import Keys
 from normalizer import SHANGHAI
 from tests.adapters.sms.standin import SmsStandIn, sms_env
@@ -283,8 +284,10 @@ async def test_status_cli_tells_the_same_truth(
         *cli, "--json", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     out, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
     report = json.loads(out)
+    # 1 once a channel is down: the sample feeds pull from nowhere, and after enough failed pulls
+    # (a slow run) they are rightly down
+    assert proc.returncode == exit_code(report), err.decode()
     api = await channels(gateway)
     assert len(report["channels"]) == 17
     for channel in report["channels"]:
@@ -295,7 +298,7 @@ async def test_status_cli_tells_the_same_truth(
         *cli, env=env | {"COLUMNS": "200"}, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     out, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
+    assert proc.returncode in (0, 1), err.decode()
     table = out.decode()
     assert "sms-12345" in table and "wechat-official" in table and "Units" in table
     await settle()
