@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bench._common import read_jsonl, sample_config
 from gateway.records import write
@@ -186,8 +186,25 @@ def summary(values: list[float]) -> dict[str, float]:
     return {"p50": round(statistics.median(values), 2), "p95": round(p95, 2), "max": round(max(values), 2)}
 
 
+async def existing(url: str, count: int) -> dict[str, Any]:
+    """Measure a database filled before (``--url``): values are taken from it and from the data."""
+    rng = random.Random(5)
+    _rows, values = build(0)
+    engine = make_engine(url)
+    async with engine.connect() as conn:
+        values["phone"] = list((await conn.execute(select(appeals.c.phone).limit(2000))).scalars())
+        n = int(await conn.scalar(select(func.count()).select_from(appeals)) or 0)
+    await engine.dispose()
+    rng.shuffle(values["phone"])
+    times = await measure(url, queries(values, n), n, count)
+    return {"existing": {"appeals": n, "queries": {k: summary(v) for k, v in times.items()}}}
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     import asyncpg
+
+    if args.url:
+        return await existing(args.url, args.queries)
 
     print(f"building {args.appeals} appeals...", flush=True)
     rows, values = build(args.appeals)
@@ -224,6 +241,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--url", help="measure this database, filled before, instead of filling new ones")
     args = parser.parse_args()
     result = asyncio.run(main_async(args))
     if args.json:

@@ -19,6 +19,7 @@ from normalizer import SHANGHAI
 from normalizer.phone import normalize_phone
 
 TRIGRAM = 3  # shorter terms cannot use the trigram indexes: they are scanned for
+COUNT_CAP = 1000  # PostgreSQL text searches count this many matches at most
 YEARS = (2000, 2100)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LAST_FOUR = re.compile(r"^\d{4}$")
@@ -117,7 +118,7 @@ def _text_filters(terms: list[str], dialect: str) -> list[ColumnElement[bool]]:
         return where
     # the same expression as the trigram index
     whole: ColumnElement[str] = literal_column("(appeals.subject || ' ' || appeals.content)")
-    return [whole.ilike(_like(t), escape="\\") for t in terms]
+    return [whole.like(_like(t), escape="\\") for t in terms]  # Chinese has no case: LIKE is cheaper
 
 
 def conditions(query: SearchQuery, dialect: str, *, county: bool = False) -> list[ColumnElement[bool]]:
@@ -174,35 +175,57 @@ def _only_indexed_text(query: SearchQuery) -> bool:
     return bool(terms) and not others and all(len(t) >= TRIGRAM for t in terms)
 
 
-def statements(query: SearchQuery, dialect: str, *, county: bool = False) -> tuple[Select[Any], Select[Any]]:
+def statements(
+    query: SearchQuery, dialect: str, *, county: bool = False, few: bool = False
+) -> tuple[Select[Any], Select[Any]]:
+    """The count and the page. On PostgreSQL a text search counts at most ``COUNT_CAP`` + 1 matches
+    (each match is rechecked in its row: counting every one of a common phrase costs seconds), and
+    ``few`` (fewer matches than that) reads the page from the trigram index's matches rather than
+    walking the newest appeals until the page is full."""
     where = and_(True, *conditions(query, dialect, county=county))
     count = select(func.count()).select_from(appeals).where(where)
+    text_on_postgres = dialect != "sqlite" and bool(query.terms())
     if dialect == "sqlite" and _only_indexed_text(query):  # counted in the FTS5 index alone
         count = (
             select(func.count())
             .select_from(text("appeals_fts"))
             .where(text("appeals_fts MATCH :match").bindparams(match=_fts_match(query.terms())))
         )
-    page = (
-        select(*(appeals.c[name] for name in ITEM_COLUMNS))
-        .where(where)
-        .order_by(appeals.c.received_at.desc(), appeals.c.id.desc())
-        .limit(query.per_page)
-        .offset((query.page - 1) * query.per_page)
-    )
+    elif text_on_postgres:
+        count = select(func.count()).select_from(
+            select(appeals.c.id).where(where).limit(COUNT_CAP + 1).subquery()
+        )
+    order = (appeals.c.received_at.desc(), appeals.c.id.desc())
+    columns = [appeals.c[name] for name in ITEM_COLUMNS]
+    if text_on_postgres and few:
+        matched = select(appeals.c.id).where(where).cte("matched").prefix_with("MATERIALIZED")
+        page = select(*columns).join_from(appeals, matched, appeals.c.id == matched.c.id)
+    else:
+        page = select(*columns).where(where)
+    page = page.order_by(*order).limit(query.per_page).offset((query.page - 1) * query.per_page)
     return count, page
 
 
 async def search(engine: AsyncEngine, query: SearchQuery) -> dict[str, Any]:
-    """``{"total": N, "page": p, "per_page": n, "items": [...]}``, newest first."""
+    """``{"total": N, "total_exact": bool, "page": p, "per_page": n, "items": [...]}``, newest first
+    (``total_exact`` is false when a text search on PostgreSQL found more than ``COUNT_CAP``)."""
+    dialect = engine.dialect.name
     async with engine.connect() as conn:
         county = bool(
             query.area and await conn.scalar(select(1).where(appeals.c.county == query.area).limit(1))
         )  # an area id names a county when appeals were recorded in it as one
-        count, page = statements(query, engine.dialect.name, county=county)
+        count, _ = statements(query, dialect, county=county)
         total = int(await conn.scalar(count) or 0)
+        exact = not (dialect != "sqlite" and query.terms() and total > COUNT_CAP)
+        _, page = statements(query, dialect, county=county, few=exact)
         items = [_item(row) for row in (await conn.execute(page))] if total else []
-    return {"total": total, "page": query.page, "per_page": query.per_page, "items": items}
+    return {
+        "total": total if exact else COUNT_CAP,
+        "total_exact": exact,
+        "page": query.page,
+        "per_page": query.per_page,
+        "items": items,
+    }
 
 
 def parse_query(params: dict[str, list[str]]) -> SearchQuery:

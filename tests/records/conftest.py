@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -103,14 +103,26 @@ async def recording_gateway(
 
 
 @pytest.fixture
-async def recording(
+async def recording_with(
     config: Config,
     redis: aioredis.Redis,
     keys: Keys,
     registry: Registry,
     receiver: UnitReceiver,
     database_url: str,
-) -> AsyncIterator[Gateway]:
-    gw = await recording_gateway(config, redis, keys, registry, receiver, database_url)
-    yield gw
-    await gw.client.close()
+) -> AsyncIterator[Callable[..., Awaitable[Gateway]]]:
+    """Start recording gateways with more environment (closed after the test)."""
+    started: list[Gateway] = []
+
+    async def make(**env: str) -> Gateway:
+        started.append(await recording_gateway(config, redis, keys, registry, receiver, database_url, **env))
+        return started[-1]
+
+    yield make
+    for gw in started:
+        await gw.client.close()
+
+
+@pytest.fixture
+async def recording(recording_with: Callable[..., Awaitable[Gateway]]) -> Gateway:
+    return await recording_with()

@@ -3,55 +3,29 @@ still answered by the operator API from the record, and never leaves before the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 
 import pytest
-import redis.asyncio as aioredis
 from sqlalchemy import select
 
-from gateway.config import Config
 from gateway.loop import HistoryEvent
 from gateway.records.retention import Retention
 from gateway.records.schema import appeals, raw_payloads
-from gateway.registry import Registry
-from gateway.store import Keys
-from tests.conftest import UnitReceiver, eventually
-from tests.records.conftest import recording_gateway
+from tests.conftest import Gateway, eventually
 from tests.records.test_recorder import GAS, caught_up
 from tests.test_closed_loop import Api
 
 
 @pytest.fixture
-async def by_hand(
-    config: Config,
-    redis: aioredis.Redis,
-    keys: Keys,
-    registry: Registry,
-    receiver: UnitReceiver,
-    database_url: str,
-) -> AsyncIterator[Api]:
+async def by_hand(recording_with: Callable[..., Awaitable[Gateway]]) -> Api:
     """A gateway whose retention sweeps only when the test says so."""
-    gw = await recording_gateway(
-        config, redis, keys, registry, receiver, database_url, HOTLINE_RETENTION_SWEEP_SECONDS="3600"
-    )
-    yield Api(gw)
-    await gw.client.close()
+    return Api(await recording_with(HOTLINE_RETENTION_SWEEP_SECONDS="3600"))
 
 
 @pytest.fixture
-async def api(
-    config: Config,
-    redis: aioredis.Redis,
-    keys: Keys,
-    registry: Registry,
-    receiver: UnitReceiver,
-    database_url: str,
-) -> AsyncIterator[Api]:
-    gw = await recording_gateway(
-        config, redis, keys, registry, receiver, database_url, HOTLINE_RETENTION_DAYS="0"
-    )
-    yield Api(gw)
-    await gw.client.close()
+async def api(recording_with: Callable[..., Awaitable[Gateway]]) -> Api:
+    """A gateway that lets a filed appeal go as soon as it is recorded."""
+    return Api(await recording_with(HOTLINE_RETENTION_DAYS="0"))
 
 
 async def _file(api: Api, description: str) -> str:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.errors import BadRequest
+from gateway.records import search as search_module
 from gateway.records.search import parse_query, search
 from normalizer import SHANGHAI
 from tests.records.seed import appeal_hash, seed
@@ -97,6 +98,20 @@ async def test_pages(seeded: AsyncEngine) -> None:
     item = first["items"][0]
     assert set(item) >= {"appeal_no", "state", "unit", "subject", "channel", "received_at"}
     assert "phone" not in item
+
+
+async def test_a_text_search_on_postgresql_counts_up_to_its_cap(
+    seeded: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "COUNT_CAP", 2)
+    result = await search(seeded, parse_query({"q": ["燃气"]}))
+    assert [i["appeal_no"][-1] for i in result["items"]] == ["5", "3", "1"]  # the page is whole
+    if seeded.dialect.name == "sqlite":
+        assert (result["total"], result["total_exact"]) == (3, True)
+    else:
+        assert (result["total"], result["total_exact"]) == (2, False)
+    rare = await search(seeded, parse_query({"q": ["燃气泄漏"]}))
+    assert (rare["total"], rare["total_exact"], len(rare["items"])) == (1, True, 1)
 
 
 @pytest.mark.parametrize(
