@@ -111,7 +111,12 @@ class Proc:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
+            if self.ps.name() == "py-spy":  # stop what it samples: it then writes its profile and exits
+                for child in self.ps.children():
+                    with contextlib.suppress(psutil.Error):
+                        child.terminate()
+            else:
+                self.process.terminate()
             try:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
@@ -159,7 +164,13 @@ class OwnRedis:
 
 
 def gateway(
-    tmp: Path, receiver: Proc, redis_url: str | None, workers: int, role: str = "", event_loop: str = "uvloop"
+    tmp: Path,
+    receiver: Proc,
+    redis_url: str | None,
+    workers: int,
+    role: str = "",
+    event_loop: str = "uvloop",
+    profile: Path | None = None,
 ) -> Proc:
     config = tmp / "config"
     if not config.exists():
@@ -180,6 +191,21 @@ def gateway(
     command = [str(script), "serve", "--port", str(port), "--config", str(config), "--workers", str(workers)]
     if role:
         command += ["--role", role]
+    if profile is not None:  # py-spy's samples of this process, collapsed stacks (flamegraph.pl's input)
+        spy = Path(sys.executable).parent / "py-spy"
+        command = [
+            str(spy),
+            "record",
+            "--subprocesses",
+            "-r",
+            "250",
+            "-f",
+            "raw",
+            "-o",
+            str(profile),
+            "--",
+            *command,
+        ]
     return Proc(command, env, port, tmp / f"gateway-{workers}-{role or 'all'}-{port}.log")
 
 
@@ -344,7 +370,8 @@ async def stages(args: argparse.Namespace, tmp: Path, receiver: Proc, own: OwnRe
     own.flush()
     await reset(receiver)
     rows = []
-    intake = gateway(tmp, receiver, own.url, 1, "intake")
+    profile = (lambda role: args.profile / f"{role}.txt") if args.profile else (lambda role: None)
+    intake = gateway(tmp, receiver, own.url, 1, "intake", profile=profile("intake"))
     await intake.ready("/healthz")
     c0 = own.commands()
     row = await measure("stage: intake", intake, None, args, tmp)
@@ -357,7 +384,7 @@ async def stages(args: argparse.Namespace, tmp: Path, receiver: Proc, own: OwnRe
     }
     for role in ("dispatch", "delivery"):
         c0 = own.commands()
-        proc = gateway(tmp, receiver, own.url, 1, role)
+        proc = gateway(tmp, receiver, own.url, 1, role, profile=profile(role))
         await proc.ready("/healthz")
         cpu0, t0 = proc.cpu(), time.time()
         while left[role]() > 0 and time.time() - t0 < 300:  # noqa: ASYNC110 (another process drains it)
@@ -383,6 +410,8 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
     try:
         await bare.ready()
         await naive.ready()
+        if args.stages_only and own is not None:
+            return await stages(args, tmp, receiver, own)
         rows.append(await measure("bare aiohttp handler", bare, None, args, tmp))
         rows.append(await measure("naive flow (Node-RED stand-in)", naive, receiver, args, tmp))
         for workers, event_loop in [(w, e) for e in args.loops for w in args.workers]:
@@ -424,11 +453,19 @@ def main() -> None:
     parser.add_argument("--loops", nargs="+", choices=("uvloop", "asyncio"), default=["uvloop"])
     parser.add_argument("--steady", type=int, default=0, help="appeals/s of the steady run (0: none)")
     parser.add_argument("--stages", action="store_true")
+    parser.add_argument("--stages-only", action="store_true", help="only the per-stage runs (own store)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="with --stages: py-spy each stage's process into DIR/<stage>.txt (CPU then counts py-spy too)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
     with tempfile.TemporaryDirectory(prefix="hotline-throughput-") as tmp:
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
         rows = asyncio.run(run(args, Path(tmp)))
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))

@@ -124,7 +124,6 @@ class DispatchWorker:
         self, entry_id: bytes, appeal_no: str, attempts: int, data: dict[bytes, bytes]
     ) -> bool | None:
         """True: the step acknowledged the entry; False: acknowledge it; None: leave it pending."""
-        log = self.log.bind(appeal_no=appeal_no, entry=entry_id.decode())
         try:
             if not data:
                 raise LookupError(f"intake entry for a missing appeal {appeal_no}")
@@ -133,6 +132,7 @@ class DispatchWorker:
         except (RedisError, OSError):
             raise
         except Exception as e:  # a bad entry must not stop the worker
+            log = self.log.bind(appeal_no=appeal_no, entry=entry_id.decode())
             log.error("dispatch.failed", attempts=attempts, error=repr(e)[:300])
             if attempts < self.settings.max_attempts:
                 return None  # stays pending; XAUTOCLAIM brings it back
@@ -177,16 +177,17 @@ class DispatchWorker:
         if decision.urgency is not None:
             updates["urgency"] = decision.urgency
         appeal = appeal.model_copy(update=updates)
-        log = self.log.bind(appeal_no=appeal_no, channel=appeal.channel_id)
+        about = {"appeal_no": appeal_no, "channel": appeal.channel_id}  # no bind: one line each
         too_many = len(record.returned_by) >= MAX_RETURNS
         if decision.unit is None or too_many:
             why = f"returned {len(record.returned_by)} times" if too_many else decision.explanation
             await self.loop.to_manual(record, appeal, decision, why, entry)
-            log.info("appeal.manual", reason=why, confidence=decision.confidence)
+            self.log.info("appeal.manual", **about, reason=why, confidence=decision.confidence)
             return True
         try:
             await self.loop.route_to(record, appeal, decision, entry)
         except Conflict:
             return True  # another worker got there first (the script acknowledged the entry)
-        log.info("appeal.dispatched", unit=decision.unit, rule=decision.rule, confidence=decision.confidence)
+        chosen = {"unit": decision.unit, "rule": decision.rule, "confidence": decision.confidence}
+        self.log.info("appeal.dispatched", **about, **chosen)
         return True

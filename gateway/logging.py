@@ -10,6 +10,7 @@ duration, bytes sent, and the client address truncated to its network (IPv4 /24,
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import re
 import sys
@@ -17,6 +18,7 @@ from collections.abc import MutableMapping
 from datetime import datetime
 from typing import Any
 
+import orjson
 import structlog
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
@@ -31,9 +33,12 @@ _WHSEC = re.compile(r"whsec_[A-Za-z0-9+/=]+|hlu_[A-Za-z0-9_-]+")
 _SECRET_PARAM = re.compile(r"token|key|secret|sign|password|passwd|auth|ticket|session|echostr", re.I)
 QUERY_LOGGED = 500
 """Characters of a query string an access line keeps."""
+_MAYBE = re.compile(r"\d{11}|whsec_|hlu_")  # what each of the three needs; most values have none
 
 
 def scrub(text: str) -> str:
+    if not _MAYBE.search(text):
+        return text
     text = _ID_NUMBER.sub(lambda m: m.group(0)[:4] + "**********" + m.group(0)[-4:], text)
     text = _MOBILE.sub(lambda m: mask_phone(m.group(0)), text)
     return _WHSEC.sub("***", text)
@@ -99,6 +104,15 @@ class AccessLogger(AbstractAccessLogger):
         )
 
 
+def _json(event: Any, **_: Any) -> str:
+    """orjson (a third of ``json.dumps``' time); what it cannot write (an int beyond 64 bits)
+    goes the slow way."""
+    try:
+        return orjson.dumps(event, default=repr, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(event, default=repr, ensure_ascii=False)
+
+
 def configure(level: str = "INFO", stream: Any = None) -> None:
     logging.basicConfig(format="%(message)s", stream=stream or sys.stdout, level=level)
     structlog.configure(
@@ -108,7 +122,7 @@ def configure(level: str = "INFO", stream: Any = None) -> None:
             timestamp,
             structlog.processors.format_exc_info,
             redact,
-            structlog.processors.JSONRenderer(ensure_ascii=False),
+            structlog.processors.JSONRenderer(_json),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),

@@ -124,18 +124,19 @@ class DeliveryWorker:
         if record.status != "pending":
             return None
         delivery_id = record.id
-        log = self.log.bind(delivery_id=delivery_id, appeal_no=record.appeal_no, unit=record.unit)
+        about: dict[str, Any] = {"delivery_id": delivery_id, "appeal_no": record.appeal_no}
+        about["unit"] = record.unit  # the lines' context (no bind: it costs more than the line)
         unit = self.network().get(record.unit)
         appeal = item.appeal
         now = self.clock()
         if unit is None or unit.webhook is None or appeal is None:
             await self.queue.failed(delivery_id, now.timestamp(), "unit has no webhook", None)
-            log.error("delivery.undeliverable")
+            self.log.error("delivery.undeliverable", **about)
             return None
         health = item.health
         if health.disabled:
             await self.health.park(unit.id, delivery_id, now.timestamp())
-            log.warning("delivery.parked", reason=health.disabled)
+            self.log.warning("delivery.parked", **about, reason=health.disabled)
             return None
         if health.breaker(now.timestamp()) == "open":
             await self.queue.postpone(delivery_id, health.open_until)
@@ -148,11 +149,12 @@ class DeliveryWorker:
         took = time.monotonic() - started
         for listener in self.listeners:
             listener.attempted(unit.id, result, took)
-        log = log.bind(channel=appeal.get("channel_id"), attempt=record.attempts + 1, status=result.status)
+        about |= {"channel": appeal.get("channel_id"), "attempt": record.attempts + 1}
+        about["status"] = result.status
         if result.ok:
             if await self.queue.delivered(record, now, result.status or 0):
                 await self.alerts.resolve(f"unit:{unit.id}:unreachable", f"{unit.name} answers again")
-            log.info("delivery.delivered")
+            self.log.info("delivery.delivered", **about)
             return result
         if result.status == 410:
             await self.health.disable(unit.id, f"HTTP 410 Gone at {now.isoformat()}")
@@ -163,7 +165,7 @@ class DeliveryWorker:
                 f"{unit.name} answered 410 Gone: its endpoint is disabled until re-enabled",
                 unit=unit.id,
             )
-            log.error("delivery.endpoint_disabled")
+            self.log.error("delivery.endpoint_disabled", **about)
             return result
         due = await self.queue.failed(delivery_id, now.timestamp(), result.error, result.retry_after)
         health = await self.health.failure(unit.id, now.timestamp(), result.error)
@@ -177,9 +179,10 @@ class DeliveryWorker:
                 last_error=result.error,
             )
         if due is None:
-            log.error("delivery.dead_lettered", error=result.error)
+            self.log.error("delivery.dead_lettered", **about, error=result.error)
         else:
-            log.warning("delivery.retry", error=result.error, retry_in=round(due - now.timestamp(), 1))
+            retry_in = round(due - now.timestamp(), 1)
+            self.log.warning("delivery.retry", **about, error=result.error, retry_in=retry_in)
         return result
 
     async def _send(
