@@ -16,6 +16,7 @@ from gateway.errors import HotlineError, TransientError
 from gateway.health.http import channel_outcomes
 from gateway.http import json_response
 from gateway.records import api as records_api
+from gateway.records import review_api
 from gateway.runtime import RUNTIME, Runtime
 
 log = structlog.get_logger("http")
@@ -87,7 +88,14 @@ def create_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
     app.router.add_routes(operators.routes)
     app.router.add_routes(deliveries.routes)
     app.router.add_routes(inquiry.routes)
-    for more in (health_api.routes, metrics.routes, dashboard.routes, openapi.routes, records_api.routes):
+    for more in (
+        health_api.routes,
+        metrics.routes,
+        dashboard.routes,
+        openapi.routes,
+        records_api.routes,
+        review_api.routes,
+    ):
         app.router.add_routes(more)
     by_kind: dict[type, list[object]] = {}
     for channel_id, adapter in runtime.adapters.items():

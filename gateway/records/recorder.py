@@ -23,7 +23,8 @@ import structlog
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.records.hot import Context, snapshot, store
+from gateway.records.hot import Context, new_appeals, snapshot, store
+from gateway.records.repeats import link_new
 from gateway.store import Keys, text
 
 GROUP = "recorder"
@@ -139,6 +140,7 @@ class Recorder:
             try:
                 async with self.engine.begin() as conn:
                     await store(conn, batch)
+                    await link_new(conn, new_appeals(batch), self.ctx.links, self.ctx.clock())
                 break
             except (SQLAlchemyError, OSError) as e:
                 self._failed(e)

@@ -1,0 +1,150 @@
+"""Repeats and cross-channel duplicates in the record: detected when the recorder records a new appeal
+(:func:`link_new`, in the recorder's transaction), listed for review, confirmed or unlinked by an
+operator, and the repeat context a delivery can carry (:func:`repeat_context`).
+
+The decision itself is pure (:mod:`gateway.records.links`). A link is never removed: unlinking keeps
+the row with ``status = unlinked`` and who decided, so a detection run again never links it anew.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.records.links import Candidate, Link, LinkPolicy, decide
+from gateway.records.schema import appeal_links, appeals
+from gateway.records.write import _insert
+
+STATUSES = ("linked", "confirmed", "unlinked")
+KINDS = ("repeat", "duplicate")
+DETECTOR = "system:repeats"
+Decision = Literal["confirmed", "unlinked"]
+_COLUMNS = [getattr(appeals.c, name) for name in Candidate.__dataclass_fields__]
+
+
+async def _candidates(conn: AsyncConnection, new: Candidate, policy: LinkPolicy) -> list[Candidate]:
+    """Earlier appeals that could be linked: same citizen, same place, or within the duplicate hours."""
+    since = new.received_at - policy.horizon
+    near = [appeals.c.received_at >= new.received_at - timedelta(hours=policy.duplicate_hours)]
+    if new.phone:
+        near.append(appeals.c.phone == new.phone)
+    if new.identity:
+        near.append(appeals.c.identity == new.identity)
+    if new.area:
+        near.append(and_(appeals.c.area == new.area, appeals.c.category == new.category))
+    query = (
+        select(*_COLUMNS)
+        .where(appeals.c.received_at.between(since, new.received_at), appeals.c.appeal_no != new.appeal_no)
+        .where(or_(*near))
+        .order_by(appeals.c.received_at.desc())
+        .limit(500)
+    )
+    return [Candidate.of(dict(row._mapping)) for row in await conn.execute(query)]
+
+
+async def link_new(
+    conn: AsyncConnection, appeal_nos: Sequence[str], policy: LinkPolicy, now: datetime
+) -> list[Link]:
+    """Detect and write the links of these (newly recorded) appeals; idempotent (a pair already
+    decided keeps its decision)."""
+    if not appeal_nos:
+        return []
+    rows = await conn.execute(select(*_COLUMNS).where(appeals.c.appeal_no.in_(list(appeal_nos))))
+    found: list[Link] = []
+    for row in rows.all():
+        new = Candidate.of(dict(row._mapping))
+        found.extend(decide(new, await _candidates(conn, new, policy), policy, now))
+    if found:
+        stmt = _insert(conn, appeal_links).on_conflict_do_nothing(index_elements=["appeal_no", "earlier_no"])
+        await conn.execute(
+            stmt,
+            [
+                {
+                    "appeal_no": link.appeal_no,
+                    "earlier_no": link.earlier_no,
+                    "kind": link.kind,
+                    "why": link.why,
+                    "status": "linked",
+                    "decided_by": DETECTOR,
+                    "at": now,
+                }
+                for link in found
+            ],
+        )
+    return found
+
+
+async def list_links(
+    engine: AsyncEngine, *, status: str | None = None, kind: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Links newest first (``status`` and ``kind`` already validated by the caller)."""
+    query = select(appeal_links).order_by(appeal_links.c.at.desc(), appeal_links.c.id.desc()).limit(limit)
+    if status:
+        query = query.where(appeal_links.c.status == status)
+    if kind:
+        query = query.where(appeal_links.c.kind == kind)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    return [
+        {
+            "appeal_no": r.appeal_no,
+            "earlier": r.earlier_no,
+            "kind": r.kind,
+            "why": r.why,
+            "status": r.status,
+            "decided_by": r.decided_by,
+            "at": r.at.isoformat(),
+        }
+        for r in rows
+    ]
+
+
+async def set_status(
+    engine: AsyncEngine,
+    appeal_no: str,
+    earlier_no: str,
+    status: Decision,
+    actor: str,
+    now: datetime,
+) -> bool:
+    """An operator's decision on a link; False when no such link exists."""
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            update(appeal_links)
+            .where(appeal_links.c.appeal_no == appeal_no, appeal_links.c.earlier_no == earlier_no)
+            .values(status=status, decided_by=actor[:200], at=now)
+        )
+    return bool(result.rowcount)
+
+
+async def repeat_context(engine: AsyncEngine, appeal_no: str) -> dict[str, Any] | None:
+    """What a unit's delivery says of an appeal that repeats an earlier one: the earlier appeal's
+    number, its unit, its state and its reply (None: not a repeat, or the link was unlinked).
+    For the delivery payload's ``repeat_of`` field (the loop's, to wire)."""
+    query = (
+        select(
+            appeal_links.c.earlier_no, appeal_links.c.kind, appeals.c.unit, appeals.c.state, appeals.c.record
+        )
+        .join(appeals, appeals.c.appeal_no == appeal_links.c.earlier_no)
+        .where(appeal_links.c.appeal_no == appeal_no, appeal_links.c.status != "unlinked")
+        .order_by(appeals.c.received_at.desc())
+        .limit(1)
+    )
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    raw = (row.record or {}).get("reply")
+    reply = json.loads(raw) if raw else None
+    return {
+        "earlier": row.earlier_no,
+        "kind": row.kind,
+        "unit": row.unit,
+        "state": row.state,
+        "reply": {"content": reply.get("content"), "at": reply.get("at")} if reply else None,
+    }
