@@ -88,15 +88,9 @@ def create_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
     app.router.add_routes(operators.routes)
     app.router.add_routes(deliveries.routes)
     app.router.add_routes(inquiry.routes)
-    for more in (
-        health_api.routes,
-        metrics.routes,
-        dashboard.routes,
-        openapi.routes,
-        records_api.routes,
-        review_api.routes,
-    ):
+    for more in (health_api.routes, metrics.routes, dashboard.routes, openapi.routes, records_api.routes):
         app.router.add_routes(more)
+    app.router.add_routes(review_api.routes)
     by_kind: dict[type, list[object]] = {}
     for channel_id, adapter in runtime.adapters.items():
         by_kind.setdefault(type(adapter), []).append(adapter)

@@ -77,12 +77,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from gateway.cli import _config
     from gateway.records.demo import load
 
-    if args.months < 1 or args.months > 24:
-        print("--months: from 1 to 24", file=sys.stderr)
+    if not (1 <= args.months <= 24 and 1 <= args.per_month <= 5000):
+        print("--months: from 1 to 24; --per-month: from 1 to 5000", file=sys.stderr)
+        return 2
+    if not Path(args.data, "messages-labelled.jsonl").exists():
+        print(f"--data: no messages-labelled.jsonl in {args.data}", file=sys.stderr)
         return 2
     config = _config(args)
     count, links = _with_engine(
-        lambda e: load(e, config, shanghai_now(), months=args.months, data=Path(args.data))
+        lambda e: load(
+            e, config, shanghai_now(), months=args.months, per_month=args.per_month, data=Path(args.data)
+        )
     )
     print(f"{count} appeals over {args.months} months ({links} repeat/duplicate links) in {safe_url(url())}")
     return 0
@@ -115,6 +120,7 @@ def add_parsers(sub: Any, default_config: str) -> None:
     demo_sub = demo.add_subparsers(dest="demo_command", required=True)
     history = demo_sub.add_parser("history", help="load the public messages as months of history")
     history.add_argument("--months", type=int, default=3)
+    history.add_argument("--per-month", type=int, default=300, help="appeals a month (default 300)")
     history.add_argument("--data", default=str(DATA), help="the messages' folder")
     history.add_argument("--config", default=default_config)
     demo.set_defaults(fn=cmd_demo)

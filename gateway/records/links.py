@@ -15,7 +15,8 @@ confirms or unlinks it, nothing is ever dropped.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -23,7 +24,7 @@ from typing import Any, Literal
 from datasketch import MinHash
 
 Kind = Literal["repeat", "duplicate"]
-SHINGLE = 3
+SHINGLE = 2  # character bigrams: most Chinese words are two characters
 PERMUTATIONS = 64
 _NOISE = re.compile(r"[\s\W_]+")
 
@@ -101,8 +102,14 @@ def shingles(text: str, size: int = SHINGLE) -> set[str]:
     return {clean[i : i + size] for i in range(len(clean) - size + 1)}
 
 
+def _crc32(data: bytes) -> int:
+    return zlib.crc32(data)
+
+
 def minhash(text: str) -> MinHash:
-    m = MinHash(num_perm=PERMUTATIONS, seed=14)
+    """MinHash of the text's character shingles (CRC-32 as the base hash: fast, and 32 bits is what
+    datasketch keeps of any hash)."""
+    m = MinHash(num_perm=PERMUTATIONS, seed=14, hashfunc=_crc32)
     m.update_batch([s.encode() for s in shingles(text)])
     return m
 
@@ -133,6 +140,36 @@ def _similarity(a: Candidate, b: Candidate, hashes: dict[str, MinHash]) -> float
     return round(float(hashes[a.appeal_no].jaccard(hashes[b.appeal_no])), 3)
 
 
+def _rule(
+    new: Candidate, old: Candidate, policy: LinkPolicy, similar: Callable[[], float]
+) -> tuple[Kind, str] | None:
+    """Which rule links the two (the text similarity is computed only where a rule needs it)."""
+    age = new.received_at - old.received_at
+    same_place = bool(new.area) and new.area == old.area
+    if (
+        new.channel_id != old.channel_id
+        and age <= timedelta(hours=policy.duplicate_hours)
+        and (same_place or not (new.area and old.area))
+        and similar() >= policy.duplicate_threshold
+    ):
+        return (
+            "duplicate",
+            f"another channel ({old.channel_id}) within {policy.duplicate_hours:g} h, similar text",
+        )
+    if age > timedelta(days=policy.window_days):
+        return None
+    same_topic = bool(new.category) and new.category == old.category
+    citizen = _same_citizen(new, old)
+    if citizen and (same_topic or similar() >= policy.repeat_threshold):
+        return (
+            "repeat",
+            f"the same citizen ({citizen}) about the same matter within {policy.window_days:g} days",
+        )
+    if same_place and same_topic and similar() >= policy.repeat_threshold:
+        return "repeat", f"the same place and topic within {policy.window_days:g} days"
+    return None
+
+
 def decide(new: Candidate, earlier: Iterable[Candidate], policy: LinkPolicy, now: datetime) -> list[Link]:
     """The links of ``new`` to earlier appeals (at most one per earlier appeal; a duplicate wins over
     a repeat), best first. ``now`` bounds what counts as earlier."""
@@ -144,40 +181,24 @@ def decide(new: Candidate, earlier: Iterable[Candidate], policy: LinkPolicy, now
         age = new.received_at - old.received_at
         if age > policy.horizon:
             continue
+        found = _rule(new, old, policy, lambda old=old: _similarity(new, old, hashes))  # type: ignore[misc]
+        if found is None:
+            continue
+        kind, rule = found
         similarity = _similarity(new, old, hashes)
-        same_place = bool(new.area) and new.area == old.area
-        places_agree = same_place or not (new.area and old.area)
+        same_topic = bool(new.category) and new.category == old.category
         why: dict[str, Any] = {
             "earlier": old.appeal_no,
+            "rule": rule,
             "similarity": similarity,
             "words": shared_words(new.text, old.text),
-            "place": new.area if same_place else None,
+            "place": new.area if new.area and new.area == old.area else None,
+            "category": new.category if same_topic else None,
             "hours_apart": round(age.total_seconds() / 3600, 1),
         }
-        if (
-            new.channel_id != old.channel_id
-            and age <= timedelta(hours=policy.duplicate_hours)
-            and similarity >= policy.duplicate_threshold
-            and places_agree
-        ):
-            rule = f"another channel ({old.channel_id}) within {policy.duplicate_hours:g} h, similar text"
-            links.append(
-                (similarity + 1, Link(new.appeal_no, old.appeal_no, "duplicate", why | {"rule": rule}))
-            )
-            continue
-        if age > timedelta(days=policy.window_days):
-            continue
-        same_topic = bool(new.category) and new.category == old.category
-        similar = similarity >= policy.repeat_threshold
-        citizen = _same_citizen(new, old)
-        if citizen and (same_topic or similar):
-            rule = f"the same citizen ({citizen}) about the same matter within {policy.window_days:g} days"
-        elif same_place and same_topic and similar:
-            rule = f"the same place and topic within {policy.window_days:g} days"
-        else:
-            continue
-        why |= {"rule": rule, "category": new.category if same_topic else None}
-        links.append((similarity, Link(new.appeal_no, old.appeal_no, "repeat", why)))
+        links.append(
+            (similarity + (1 if kind == "duplicate" else 0), Link(new.appeal_no, old.appeal_no, kind, why))
+        )
     return [link for _, link in sorted(links, key=lambda pair: -pair[0])]
 
 

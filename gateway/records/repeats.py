@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.records.links import Candidate, Link, LinkPolicy, decide
@@ -23,28 +23,34 @@ from gateway.records.write import _insert
 STATUSES = ("linked", "confirmed", "unlinked")
 KINDS = ("repeat", "duplicate")
 DETECTOR = "system:repeats"
+CANDIDATES = 200  # earlier appeals compared, per way of matching (newest first)
 Decision = Literal["confirmed", "unlinked"]
 _COLUMNS = [getattr(appeals.c, name) for name in Candidate.__dataclass_fields__]
 
 
 async def _candidates(conn: AsyncConnection, new: Candidate, policy: LinkPolicy) -> list[Candidate]:
-    """Earlier appeals that could be linked: same citizen, same place, or within the duplicate hours."""
+    """Earlier appeals that could be linked: the same citizen or the same place and topic within the
+    window, any within the duplicate hours. One indexed query each (an OR would scan the window)."""
     since = new.received_at - policy.horizon
-    near = [appeals.c.received_at >= new.received_at - timedelta(hours=policy.duplicate_hours)]
+    ways = [appeals.c.received_at >= new.received_at - timedelta(hours=policy.duplicate_hours)]
     if new.phone:
-        near.append(appeals.c.phone == new.phone)
+        ways.append(appeals.c.phone == new.phone)
     if new.identity:
-        near.append(appeals.c.identity == new.identity)
+        ways.append(appeals.c.identity == new.identity)
     if new.area:
-        near.append(and_(appeals.c.area == new.area, appeals.c.category == new.category))
-    query = (
-        select(*_COLUMNS)
-        .where(appeals.c.received_at.between(since, new.received_at), appeals.c.appeal_no != new.appeal_no)
-        .where(or_(*near))
-        .order_by(appeals.c.received_at.desc())
-        .limit(500)
-    )
-    return [Candidate.of(dict(row._mapping)) for row in await conn.execute(query)]
+        ways.append(and_(appeals.c.area == new.area, appeals.c.category == new.category))
+    found: dict[str, Candidate] = {}
+    for way in ways:
+        query = (
+            select(*_COLUMNS)
+            .where(way, appeals.c.received_at.between(since, new.received_at))
+            .where(appeals.c.appeal_no != new.appeal_no)
+            .order_by(appeals.c.received_at.desc())
+            .limit(CANDIDATES)
+        )
+        for row in await conn.execute(query):
+            found.setdefault(row.appeal_no, Candidate.of(dict(row._mapping)))
+    return list(found.values())
 
 
 async def link_new(

@@ -33,7 +33,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_appeal_links_status", "appeal_links", ["status", "at"])
     op.create_index("ix_appeal_links_earlier", "appeal_links", ["earlier_no"])
+    op.create_index("ix_appeals_identity", "appeals", ["identity", "received_at"])  # repeats by identity
 
 
 def downgrade() -> None:
+    op.drop_index("ix_appeals_identity", "appeals")
     op.drop_table("appeal_links")
