@@ -15,24 +15,21 @@ TITLES = {"weekly": "Weekly report", "monthly": "Monthly report"}
 def _chart(title: str, counts: dict[str, int], limit: int = 12) -> str:
     """A horizontal bar chart as an <img> with its PNG inline."""
     import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    plt.rcParams["font.sans-serif"] = CJK_FONTS
-    plt.rcParams["axes.unicode_minus"] = False
+    matplotlib.rcParams["font.sans-serif"] = CJK_FONTS
+    matplotlib.rcParams["axes.unicode_minus"] = False
     items = list(counts.items())[:limit][::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * max(3, len(items)) + 0.8), dpi=100)
-    try:
-        ax.barh([k for k, _ in items], [v for _, v in items], color="#3b6ea5")
-        ax.set_title(title)
-        for i, (_, v) in enumerate(items):
-            ax.text(v, i, f" {v}", va="center", fontsize=8)
-        fig.tight_layout()
-        out = io.BytesIO()
-        fig.savefig(out, format="png")
-    finally:
-        plt.close(fig)
+    # the object API, not pyplot: no global figure state, so reports can render in worker threads
+    fig = Figure(figsize=(7, 0.35 * max(3, len(items)) + 0.8), dpi=100)
+    ax = fig.subplots()
+    ax.barh([k for k, _ in items], [v for _, v in items], color="#3b6ea5")
+    ax.set_title(title)
+    for i, (_, v) in enumerate(items):
+        ax.text(v, i, f" {v}", va="center", fontsize=8)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
     data = base64.b64encode(out.getvalue()).decode()
     return f'<img class="chart" alt="{escape(title)}" src="data:image/png;base64,{data}">'
 

@@ -80,7 +80,7 @@ async def get_report(request: web.Request) -> web.Response:
     report = await build(_records(runtime), period, runtime.clock())
     if fmt == "json":
         return json_response(report)
-    if fmt == "html":
-        return web.Response(text=render.html(report), content_type="text/html")
+    if fmt == "html":  # charts take a while to draw: off the event loop
+        return web.Response(text=await asyncio.to_thread(render.html, report), content_type="text/html")
     body = await asyncio.to_thread(render.pdf, report)
     return web.Response(body=body, content_type="application/pdf")
