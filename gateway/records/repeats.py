@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.records.links import Candidate, Link, LinkPolicy, decide
 from gateway.records.schema import appeal_links, appeals
 from gateway.records.write import _insert
+from normalizer import Appeal
+from normalizer.phone import normalize_phone
 
 STATUSES = ("linked", "confirmed", "unlinked")
 KINDS = ("repeat", "duplicate")
@@ -128,10 +130,21 @@ async def set_status(
     return bool(result.rowcount)
 
 
+def _context(row: Any, kind: str) -> dict[str, Any]:
+    raw = (row.record or {}).get("reply")
+    reply = json.loads(raw) if raw else None
+    return {
+        "earlier": row.earlier_no,
+        "kind": kind,
+        "unit": row.unit,
+        "state": row.state,
+        "reply": {"content": reply.get("content"), "at": reply.get("at")} if reply else None,
+    }
+
+
 async def repeat_context(engine: AsyncEngine, appeal_no: str) -> dict[str, Any] | None:
-    """What a unit's delivery says of an appeal that repeats an earlier one: the earlier appeal's
-    number, its unit, its state and its reply (None: not a repeat, or the link was unlinked).
-    For the delivery payload's ``repeat_of`` field (the loop's, to wire)."""
+    """What a unit's delivery says of a recorded appeal that repeats an earlier one: the earlier
+    appeal's number, its unit, its state and its reply (None: not linked, or unlinked)."""
     query = (
         select(
             appeal_links.c.earlier_no, appeal_links.c.kind, appeals.c.unit, appeals.c.state, appeals.c.record
@@ -143,14 +156,51 @@ async def repeat_context(engine: AsyncEngine, appeal_no: str) -> dict[str, Any] 
     )
     async with engine.connect() as conn:
         row = (await conn.execute(query)).first()
+    return None if row is None else _context(row, row.kind)
+
+
+async def repeat_of(
+    engine: AsyncEngine, appeal: Appeal, policy: LinkPolicy, now: datetime
+) -> dict[str, Any] | None:
+    """The repeat context of an appeal about to be delivered, which the recorder may not have
+    recorded yet: decided here from the appeal itself against the record (the same rules as
+    :func:`link_new`; a pair an operator unlinked stays apart). The hook for the loop's delivery
+    payload (``repeat_of``); the ``why`` comes along for the unit's reader."""
+    citizen, location = appeal.citizen, appeal.location
+    new = Candidate(
+        appeal.appeal_no,
+        appeal.received_at,
+        appeal.channel_id,
+        appeal.subject,
+        appeal.content,
+        phone=normalize_phone(citizen.phone) if citizen.phone else None,
+        identity=f"{citizen.identity.kind.value}:{citizen.identity.value}"[:300]
+        if citizen.identity
+        else None,
+        category=appeal.category[0] if appeal.category else None,
+        area=location.area,
+    )
+    async with engine.connect() as conn:
+        found = decide(new, await _candidates(conn, new, policy), policy, now)
+        apart = set(
+            (
+                await conn.execute(
+                    select(appeal_links.c.earlier_no).where(
+                        appeal_links.c.appeal_no == new.appeal_no, appeal_links.c.status == "unlinked"
+                    )
+                )
+            ).scalars()
+        )
+        link = next((link for link in found if link.earlier_no not in apart), None)
+        if link is None:
+            return None
+        row = (
+            await conn.execute(
+                select(
+                    appeals.c.appeal_no.label("earlier_no"), appeals.c.unit, appeals.c.state, appeals.c.record
+                ).where(appeals.c.appeal_no == link.earlier_no)
+            )
+        ).first()
     if row is None:
         return None
-    raw = (row.record or {}).get("reply")
-    reply = json.loads(raw) if raw else None
-    return {
-        "earlier": row.earlier_no,
-        "kind": row.kind,
-        "unit": row.unit,
-        "state": row.state,
-        "reply": {"content": reply.get("content"), "at": reply.get("at")} if reply else None,
-    }
+    return _context(row, link.kind) | {"why": link.why}

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from gateway.records.links import LinkPolicy
-from gateway.records.repeats import link_new, repeat_context
+from gateway.records.repeats import link_new, repeat_context, repeat_of
 from gateway.records.schema import appeal_links, appeals
 from tests.conftest import OPERATOR_TOKEN, Gateway, eventually
 from tests.records.seed import appeal_hash, seed
@@ -52,6 +52,13 @@ async def test_a_citizen_writing_again_is_linked_reviewed_and_its_unit_told(reco
         "reply": {"content": "已关阀检修。", "at": context["reply"]["at"]},
     }
 
+    # at delivery time, before the recorder has recorded the new appeal: decided from the appeal itself
+    record = await gw.runtime.appeals.get(again)
+    assert record is not None
+    early = await repeat_of(engine, record.appeal, LinkPolicy(), gw.runtime.clock())
+    assert early is not None and early["earlier"] == first and early["reply"] == context["reply"]
+    assert early["unit"] == unit and "phone ending 1234" in early["why"]["rule"]
+
     confirm = await gw.client.post(f"/api/v1/repeats/{again}/{first}/confirm", headers=AUTH)
     assert confirm.status == 200 and (await confirm.json())["status"] == "confirmed"
     assert await listed(gw) == []  # reviewed: off the default list
@@ -59,6 +66,7 @@ async def test_a_citizen_writing_again_is_linked_reviewed_and_its_unit_told(reco
     unlink = await gw.client.post(f"/api/v1/repeats/{again}/{first}/unlink", headers=AUTH)
     assert unlink.status == 200
     assert await repeat_context(engine, again) is None
+    assert await repeat_of(engine, record.appeal, LinkPolicy(), gw.runtime.clock()) is None  # stays apart
     assert (await listed(gw, "?status=unlinked"))[0]["decided_by"] == "operator"
 
     # detection again keeps the operator's decision
