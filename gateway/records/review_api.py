@@ -75,6 +75,9 @@ async def unlink_repeat(request: web.Request) -> web.Response:
 async def get_report(request: web.Request) -> web.Response:
     """The weekly (``2026-W48``) or monthly (``2026-11``) report; ``format`` json (default), html, pdf."""
     runtime = require_operator(request)
+    unknown = sorted(set(request.query) - {"format"})
+    if unknown:
+        raise BadRequest(f"unknown parameter {unknown[0]!r}; known: format", field=unknown[0])
     fmt = _choice(request, "format", FORMATS) or "json"
     period = periods.parse(request.match_info["kind"], request.match_info["period"], runtime.clock())
     report = await build(_records(runtime), period, runtime.clock())

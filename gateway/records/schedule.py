@@ -52,7 +52,12 @@ class Schedule:
         if not port.isdigit():
             raise ConfigError(["HOTLINE_REPORT_SMTP: write it as host:port"])
         kinds = tuple(k for k in periods.KINDS if k in names)
-        check = float(env.get("HOTLINE_REPORT_CHECK_SECONDS", "300"))
+        try:
+            check = float(env.get("HOTLINE_REPORT_CHECK_SECONDS", "300"))
+        except ValueError:
+            check = 0.0
+        if check <= 0:
+            raise ConfigError(["HOTLINE_REPORT_CHECK_SECONDS: a number of seconds above 0"])
         return cls(kinds, webhook, email, (host or "127.0.0.1", int(port)), check)
 
 

@@ -226,8 +226,9 @@ async def test_a_period_without_appeals_is_an_empty_report_and_unknown_periods_a
     ):
         bad = await gw.client.get(f"/api/v1/reports/{path}", headers=AUTH)
         assert bad.status == 400 and named in (await bad.json())["error"]["message"], path
-    bad = await gw.client.get("/api/v1/reports/weekly/2026-W47?format=docx", headers=AUTH)
-    assert bad.status == 400
+    for query in ("format=docx", "unit=gas-supply"):
+        bad = await gw.client.get(f"/api/v1/reports/weekly/2026-W47?{query}", headers=AUTH)
+        assert bad.status == 400 and query.split("=")[0] in (await bad.json())["error"]["message"]
     assert (await gw.client.get("/api/v1/reports/weekly/2026-W47")).status == 401
 
 
