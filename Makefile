@@ -52,6 +52,10 @@ test-deps:
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) \
 		|| echo "warning: could not install chromium; the dashboard browser test will skip"; \
 	fi
+	@if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y fonts-noto-cjk) \
+		|| echo "warning: could not install fonts-noto-cjk; report PDFs will lack Chinese glyphs"; \
+	fi
 
 bench: dev
 	$(BIN)/python -m bench.e2e

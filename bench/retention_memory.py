@@ -26,12 +26,11 @@ from typing import Any
 
 import psutil
 from aiohttp import web
-from gateway.appeals import history_event
-from gateway.lifecycle import State
 
 from adapters.base import InboundMessage
 from bench._common import read_jsonl, sample_config
 from gateway.errors import NotFound
+from gateway.loop import HistoryEvent, State, Step
 from gateway.registry import load_kinds
 from gateway.runtime import Runtime
 from gateway.store import EmbeddedRedis, Keys, client
@@ -124,12 +123,14 @@ async def file_dispatched(runtime: Runtime, last: str | None) -> None:
             await asyncio.sleep(0.05)
     async for key in runtime.redis.scan_iter(match=keys.appeal("*"), count=1000):
         no = key.decode()[len(keys.appeal("")) :]
-        with contextlib.suppress(NotFound):  # dropped meanwhile: filed and past retention
-            await runtime.appeals.transition(
-                no,
-                allowed=frozenset({State.dispatched, State.manual}),
-                to=State.filed,
-                event=history_event("filed", "operator", runtime.clock(), state="filed"),
+        record = await runtime.loop.get(no)
+        if record is None:  # dropped meanwhile: filed and past retention
+            continue
+        with contextlib.suppress(NotFound):
+            await runtime.loop.transition(
+                record,
+                Step(frozenset({State.dispatched, State.manual}), State.filed),
+                HistoryEvent("filed", "operator", runtime.clock(), State.filed),
             )
 
 

@@ -18,6 +18,7 @@ from gateway.errors import HotlineError, TransientError
 from gateway.health.http import channel_outcomes
 from gateway.http import json_response
 from gateway.records import api as records_api
+from gateway.records import review_api
 from gateway.runtime import RUNTIME, Runtime
 
 log = structlog.get_logger("http")
@@ -95,6 +96,7 @@ def create_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
     app.router.add_routes(inquiry.routes)
     for more in (health_api.routes, metrics.routes, dashboard.routes, records_api.routes):
         app.router.add_routes(more)
+    app.router.add_routes(review_api.routes)
     by_kind: dict[type, list[object]] = {}
     app[openapi.ROUTE_KINDS] = kinds = {}
     for channel_id, adapter in runtime.adapters.items():

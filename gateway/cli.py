@@ -23,6 +23,7 @@ from gateway.cli_route import add_parsers
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError
 from gateway.records.cli import add_parsers as add_records_parsers
+from gateway.records.cli_review import add_parsers as add_review_parsers
 from gateway.registry import load_kinds
 from gateway.store import Keys, connect
 from normalizer import Appeal
@@ -402,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_parsers(sub, default_config)
     add_records_parsers(sub, default_config)
+    add_review_parsers(sub, default_config)
     from adapters.feed.simulator import add_parser as add_simulate_upstream
 
     add_simulate_upstream(sub)

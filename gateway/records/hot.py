@@ -15,6 +15,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.records import write
+from gateway.records.links import LinkPolicy
 from gateway.records.rows import CountyOf, appeal_row, delivery_row, event_row
 from gateway.store import Keys, decode_hash, text
 
@@ -94,6 +95,7 @@ class Context:
     engine: AsyncEngine
     county_of: CountyOf
     clock: Callable[[], datetime]
+    links: LinkPolicy = field(default_factory=LinkPolicy)
 
 
 @dataclass
@@ -140,3 +142,8 @@ async def store(conn: AsyncConnection, batch: Batch) -> None:
     await write.insert_events(conn, batch.events)
     await write.upsert_deliveries(conn, batch.deliveries)
     await write.insert_raw(conn, batch.raw)
+
+
+def new_appeals(batch: Batch) -> list[str]:
+    """The appeals this batch records for the first time (their acceptance is in it)."""
+    return list(dict.fromkeys(e["appeal_no"] for e in batch.events if e["type"] == "accepted"))

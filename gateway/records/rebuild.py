@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.records.hot import Context, read_histories, snapshot, store
+from gateway.records.repeats import link_new
 from gateway.store import text
 
 
@@ -27,6 +28,7 @@ async def rebuild(ctx: Context, batch: int = 200) -> Rebuilt:
         rows = await snapshot(ctx, pending, events)
         async with ctx.engine.begin() as conn:
             await store(conn, rows)
+            await link_new(conn, [r["appeal_no"] for r in rows.appeals], ctx.links, ctx.clock())
         done.appeals += len(rows.appeals)
         done.events += len(rows.events)
         pending.clear()

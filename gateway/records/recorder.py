@@ -22,8 +22,10 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.records.hot import Context, snapshot, store
+from gateway.records.hot import Context, new_appeals, snapshot, store
+from gateway.records.repeats import link_new
 from gateway.store import Keys, text
 
 GROUP = "recorder"
@@ -139,6 +141,7 @@ class Recorder:
             try:
                 async with self.engine.begin() as conn:
                     await store(conn, batch)
+                    await self._link(conn, new_appeals(batch))
                 break
             except (SQLAlchemyError, OSError) as e:
                 self._failed(e)
@@ -155,6 +158,15 @@ class Recorder:
             pipe.xdel(self.keys.events, *ids)
             await pipe.execute()
         self.on_recorded(len(ids))
+
+    async def _link(self, conn: AsyncConnection, appeal_nos: list[str]) -> None:
+        """Repeat detection for the newly recorded appeals, in a savepoint of the batch: a fault in
+        it is logged and never holds the record up (the appeals can be linked by a rebuild)."""
+        try:
+            async with conn.begin_nested():
+                await link_new(conn, appeal_nos, self.ctx.links, self.ctx.clock())
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            log.error("records.repeats_failed", appeals=len(appeal_nos), error=type(e).__name__)
 
     def _failed(self, error: BaseException) -> None:
         cause = getattr(error, "orig", None) or error  # never the SQL parameters: they hold appeals

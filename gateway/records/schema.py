@@ -130,3 +130,17 @@ raw_payloads = Table(
     Column("body", LargeBinary, nullable=False),
     UniqueConstraint("appeal_no", "seq", name="uq_raw_payloads_appeal_seq"),
 )
+
+appeal_links = Table(
+    "appeal_links",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("appeal_no", String(40), nullable=False),
+    Column("earlier_no", String(40), nullable=False),
+    Column("kind", String(16), nullable=False),  # repeat | duplicate
+    Column("why", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # linked | confirmed | unlinked
+    Column("decided_by", String(200), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    UniqueConstraint("appeal_no", "earlier_no", name="uq_appeal_links_pair"),
+)

@@ -16,11 +16,13 @@ from gateway.errors import ConfigError
 from gateway.loop import AppealRecord
 from gateway.records.db import make_engine, safe_url
 from gateway.records.hot import Context
+from gateway.records.links import LinkPolicy
 from gateway.records.migrate import upgrade
 from gateway.records.read import recorded_appeal
 from gateway.records.recorder import Lag, Recorder, lag
 from gateway.records.retention import Retention
 from gateway.records.rows import county
+from gateway.records.schedule import Schedule, run_once
 from gateway.records.search import SearchQuery, search
 
 if TYPE_CHECKING:
@@ -76,7 +78,14 @@ class Records:
         self.retention_days = retention_days(runtime.env)
         self.sweep_interval = float(runtime.env.get("HOTLINE_RETENTION_SWEEP_SECONDS", "60"))
         self.metrics = RecorderMetrics(runtime.health.metrics.registry)
-        self.context = Context(runtime.redis, runtime.keys, self.engine, self._county_of, runtime.clock)
+        self.context = Context(
+            runtime.redis,
+            runtime.keys,
+            self.engine,
+            self._county_of,
+            runtime.clock,
+            LinkPolicy.from_env(runtime.env),
+        )
         self.recorder = Recorder(
             self.context,
             claim_idle_seconds=float(runtime.env.get("HOTLINE_RECORDER_CLAIM_SECONDS", "30")),
@@ -84,8 +93,10 @@ class Records:
             periodic=self._observe,
         )
         self.retention = Retention(self.context, self.retention_days)
+        self.schedule = Schedule.from_env(runtime.env)
         self._task: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._sender: asyncio.Task[None] | None = None
 
     def _county_of(self, area: str) -> str | None:
         return county(self.runtime.config.router.gazetteer, area)
@@ -98,11 +109,13 @@ class Records:
         if workers:
             self._task = asyncio.create_task(self.recorder.run(), name="recorder")
             self._sweeper = asyncio.create_task(self._sweep(), name="retention")
+            if self.schedule is not None:
+                self._sender = asyncio.create_task(self._send_reports(self.schedule), name="reports")
 
     async def stop(self) -> None:
         """Cancel the recorder wherever it is: what it had not acknowledged is recorded again later."""
         self.recorder.stop()
-        tasks = [t for t in (self._task, self._sweeper) if t is not None]
+        tasks = [t for t in (self._task, self._sweeper, self._sender) if t is not None]
         for task in tasks:
             task.cancel()
         if tasks:
@@ -125,6 +138,17 @@ class Records:
                 await self.retention.sweep()
             except (RedisError, SQLAlchemyError, OSError) as e:
                 log.warning("records.retention_failed", error=type(getattr(e, "orig", None) or e).__name__)
+
+    async def _send_reports(self, schedule: Schedule) -> None:
+        """The scheduled reports (docs/reports.md), checked every ``check_seconds``."""
+        while True:
+            try:
+                await run_once(
+                    schedule, self.runtime.redis, self.runtime.keys, self.engine, self.runtime.clock()
+                )
+            except (RedisError, SQLAlchemyError) as e:
+                log.warning("records.reports_failed", error=type(getattr(e, "orig", None) or e).__name__)
+            await asyncio.sleep(schedule.check_seconds)
 
     async def health(self) -> dict[str, Any]:
         """The health item of /readyz: whether the database answers and how far behind the record is."""
