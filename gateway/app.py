@@ -10,6 +10,8 @@ from redis.exceptions import RedisError
 
 from adapters.base import Handler
 from gateway import dashboard, metrics, openapi
+from gateway.accounts import api as accounts_api
+from gateway.accounts.auth import principals
 from gateway.api import deliveries, inquiry, operators, units
 from gateway.api import health as health_api
 from gateway.errors import HotlineError, TransientError
@@ -77,7 +79,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 def create_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
     app = web.Application(
-        middlewares=[channel_outcomes, json_errors],
+        middlewares=[channel_outcomes, json_errors, principals],
         client_max_size=runtime.config.gateway.intake.max_body_bytes,
     )
     app[RUNTIME] = runtime
@@ -87,7 +89,14 @@ def create_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
     app.router.add_routes(operators.routes)
     app.router.add_routes(deliveries.routes)
     app.router.add_routes(inquiry.routes)
-    for more in (health_api.routes, metrics.routes, dashboard.routes, openapi.routes, records_api.routes):
+    for more in (
+        health_api.routes,
+        metrics.routes,
+        dashboard.routes,
+        openapi.routes,
+        records_api.routes,
+        accounts_api.routes,
+    ):
         app.router.add_routes(more)
     by_kind: dict[type, list[object]] = {}
     for channel_id, adapter in runtime.adapters.items():

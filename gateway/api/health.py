@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.accounts.auth import READERS, require
 from gateway.api.operators import require_operator
 from gateway.errors import BadRequest
 from gateway.http import json_response
@@ -37,14 +38,14 @@ def _report(runtime: Runtime, items: list[dict[str, Any]]) -> web.Response:
 @routes.get("/api/v1/channels")
 async def channels(request: web.Request) -> web.Response:
     """Every configured channel (disabled ones too) with its status, counts, rates and last times."""
-    runtime = require_operator(request)
+    runtime = require(request, READERS)
     return _report(runtime, await runtime.health.channels())
 
 
 @routes.get("/api/v1/units/health")
 async def units(request: web.Request) -> web.Response:
     """Every member unit's delivery health: success rate, last success, failures, breaker, pending."""
-    runtime = require_operator(request)
+    runtime = require(request, READERS)
     return _report(runtime, await runtime.health.units())
 
 

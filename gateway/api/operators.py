@@ -9,7 +9,8 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.api.auth import require_token
+from gateway.accounts.auth import READERS, require, who
+from gateway.accounts.views import appeal_view
 from gateway.api.units import parse, read_json
 from gateway.appeals import AppealRecord, history_event
 from gateway.delivery import EVENT_REOPENED
@@ -18,17 +19,15 @@ from gateway.errors import BadRequest, Conflict, NotFound
 from gateway.http import json_response
 from gateway.lifecycle import OPERATOR_STEPS, State, Step, step
 from gateway.records import find_appeal
-from gateway.runtime import RUNTIME, Runtime
+from gateway.runtime import Runtime
 from gateway.store import text
 
 routes = web.RouteTableDef()
-ACTOR = "operator"
 
 
 def require_operator(request: web.Request) -> Runtime:
-    runtime = request.app[RUNTIME]
-    require_token(request, runtime.config.gateway.operator_token.get_secret_value())
-    return runtime
+    """An operator or an admin (a personal token, or ``OPERATOR_TOKEN``): 401/403 otherwise."""
+    return require(request)
 
 
 async def _record(runtime: Runtime, request: web.Request) -> AppealRecord:
@@ -44,6 +43,7 @@ def _step(event_type: str, record: AppealRecord) -> Step:
 
 async def _apply(
     runtime: Runtime,
+    actor: str,
     record: AppealRecord,
     event_type: str,
     fields: dict[str, str] | None = None,
@@ -52,7 +52,7 @@ async def _apply(
     """One operator step: checked against the loop, recorded in the history, applied atomically."""
     found = _step(event_type, record)
     state = found.to or record.state
-    event = history_event(event_type, ACTOR, runtime.clock(), state=state.value, **detail)
+    event = history_event(event_type, actor, runtime.clock(), state=state.value, **detail)
     result = await runtime.appeals.transition(
         record.appeal.appeal_no, allowed=found.after, to=found.to, event=event, fields=fields
     )
@@ -63,17 +63,12 @@ async def _apply(
 
 @routes.get("/api/v1/appeals/{appeal_no}")
 async def get_appeal(request: web.Request) -> web.Response:
-    """The appeal, from Redis or (past retention) from the record."""
-    runtime = require_operator(request)
+    """The appeal, from Redis or (past retention) from the record; as the caller's role may see it."""
+    runtime = require(request, READERS)
     found = await find_appeal(runtime, request.match_info["appeal_no"])
     if found is None:
         raise NotFound(f"no appeal {request.match_info['appeal_no']}")
-    record, history = found
-    body = record.summary()
-    body["decision"] = record.decision
-    body["appeal"] = record.appeal.model_dump(mode="json")
-    body["history"] = history
-    return json_response(body)
+    return json_response(await appeal_view(request, *found))
 
 
 @routes.get("/api/v1/dispatch-queue")
@@ -126,7 +121,13 @@ async def assign(request: web.Request) -> web.Response:
         unit.id,
         allowed=OPERATOR_STEPS["assigned"].after,
         event=history_event(
-            "dispatched", ACTOR, now, state=State.dispatched.value, unit=unit.id, note=body.note, by_hand=True
+            "dispatched",
+            who(request),
+            now,
+            state=State.dispatched.value,
+            unit=unit.id,
+            note=body.note,
+            by_hand=True,
         ),
         assignment=assignment_of(
             runtime.config.network,
@@ -134,7 +135,7 @@ async def assign(request: web.Request) -> web.Response:
             record.appeal,
             now,
             None,
-            assigned_by=ACTOR,
+            assigned_by=who(request),
             deadlines=record.deadlines,
         ),
     )
@@ -173,7 +174,7 @@ async def decide_extension(request: web.Request) -> web.Response:
         if deadlines is not None:
             fields["deadlines"] = json.dumps(deadlines)
             detail["reply_by"] = deadlines.get("reply_by")
-    await _apply(runtime, record, "extension_decided", fields, **detail)
+    await _apply(runtime, who(request), record, "extension_decided", fields, **detail)
     return json_response({"appeal_no": record.appeal.appeal_no, "extension": DECIDED[body.decision]})
 
 
@@ -191,6 +192,7 @@ async def return_visit(request: web.Request) -> web.Response:
     record = await _record(runtime, request)
     await _apply(
         runtime,
+        who(request),
         record,
         "visited",
         {"satisfaction": body.satisfaction},
@@ -215,7 +217,7 @@ async def review(request: web.Request) -> web.Response:
     appeal_no = record.appeal.appeal_no
     now = runtime.clock()
     if body.decision == "approve":
-        await _apply(runtime, record, "filed", reviewed=True, note=body.note)
+        await _apply(runtime, who(request), record, "filed", reviewed=True, note=body.note)
         return json_response({"appeal_no": appeal_no, "state": State.filed.value})
     _step("reopened", record)
     if record.unit is None:
@@ -229,7 +231,7 @@ async def review(request: web.Request) -> web.Response:
         event_type=EVENT_REOPENED,
         event=history_event(
             "reopened",
-            ACTOR,
+            who(request),
             now,
             state=State.handling.value,
             unit=record.unit,
