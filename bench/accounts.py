@@ -27,7 +27,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bench._common import read_jsonl, sample_config
+from bench._common import read_jsonl, sample_config, serve_on_loopback
 from gateway.accounts import AccountStore
 from gateway.accounts.mask import MASK, mask_appeal
 from gateway.app import create_app
@@ -97,15 +97,6 @@ async def hammer(url: str, headers: dict[str, str], requests: int, concurrency: 
     }
 
 
-async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}"
-
-
 async def bench_http(requests: int, concurrency: int) -> dict[str, Any]:
     env = {"OPERATOR_TOKEN": OPERATOR_TOKEN, "UNIT_WEBHOOK_BASE": "http://127.0.0.1:9"}
     os.environ.update(env | {"PORTAL_API_KEY": "k", "APP_CLIENT_API_KEY": "k"})
@@ -116,14 +107,14 @@ async def bench_http(requests: int, concurrency: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'record.db'}"
         runtime = Runtime(config, redis, keys, load_kinds(strict=False), env=env, database_url=url)
-        runner, base = await serve(create_app(runtime, workers=False))
+        runner, base = await serve_on_loopback(create_app(runtime, workers=False))
 
         async def bare(request: web.Request) -> web.Response:
             return web.json_response({"ok": True})
 
         reference = web.Application()
         reference.router.add_get("/", bare)
-        ref_runner, ref_base = await serve(reference)
+        ref_runner, ref_base = await serve_on_loopback(reference)
         try:
             assert runtime.records is not None
             store = AccountStore(runtime.records.engine)
