@@ -138,10 +138,24 @@ async def _open_supervised(runtime: Runtime) -> list[SupervisedAppeal]:
         record = await runtime.appeals.get(appeal_no)
         if record is None:
             continue
-        supervision = supervision_of(record, await runtime.appeals.history(appeal_no)) or {}
+        history = await runtime.appeals.history(appeal_no)
+        supervision = supervision_of(record, history) or {}
+        if not any(e.get("type") == EVENT_SUPERVISED for e in history):
+            await _record_upstream(runtime, record, supervision)
         deadline = datetime.fromisoformat(supervision["deadline"]) if supervision.get("deadline") else None
         found.append(SupervisedAppeal(appeal_no, record.state, record.unit, record.deadlines, deadline))
     return found
+
+
+async def _record_upstream(runtime: Runtime, record: AppealRecord, supervision: dict[str, Any]) -> None:
+    """An upstream platform's flag as a ``supervised`` event in the history (once, the first round
+    that sees it), so every supervision reads the same way (actor: the platform)."""
+    upstream = record.appeal.upstream
+    assert upstream is not None  # supervised, and no supervised event: the flag is the upstream's
+    event = history_event(
+        EVENT_SUPERVISED, upstream.platform, runtime.clock(), note=None, deadline=supervision.get("deadline")
+    )
+    await runtime.appeals.record_event(record.appeal.appeal_no, event)
 
 
 async def sweep(runtime: Runtime) -> list[Notice]:

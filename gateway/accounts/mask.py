@@ -19,6 +19,7 @@ _PHONE = re.compile(
     r"|(?<!\d)0\d{2,3}[\s-]?\d{7,8}(?!\d)"
     r"|(?<!\d)\d{7,8}(?!\d)"
 )
+_THREE_DIGITS = re.compile(r"\d{3}")
 # fields of an event or a record that hold personal data by their name
 PERSONAL_KEYS = frozenset(
     {"name", "citizen_name", "phone", "mobile", "identity", "id_number", "address", "openid", "email"}
@@ -37,7 +38,7 @@ class Masker:
     def text(self, text: str) -> str:
         for value in self._known:  # str.replace: ~40 times faster than one alternation regex here
             text = text.replace(value, MASK)
-        if not any(c.isdigit() for c in text):
+        if not _THREE_DIGITS.search(text):  # every number masked has a run of three digits at least
             return text
         return _PHONE.sub(MASK, _ID_NUMBER.sub(MASK, text))
 
