@@ -28,7 +28,7 @@ import psutil
 from aiohttp import web
 
 from adapters.base import InboundMessage
-from bench._common import read_jsonl, sample_config
+from bench._common import read_jsonl, sample_config, serve_on_loopback
 from gateway.errors import NotFound
 from gateway.loop import HistoryEvent, State, Step
 from gateway.registry import load_kinds
@@ -44,12 +44,7 @@ async def receiver() -> tuple[web.AppRunner, str]:
         return web.Response(status=204)
 
     app.router.add_post("/units/{unit}", ok)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}"
+    return await serve_on_loopback(app)
 
 
 async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:

@@ -11,6 +11,8 @@ from redis.exceptions import RedisError
 
 from adapters.base import Handler
 from gateway import dashboard, metrics, openapi
+from gateway.accounts import api as accounts_api
+from gateway.accounts.auth import principals
 from gateway.api import deliveries, inquiry, operators, units
 from gateway.api import health as health_api
 from gateway.api.declare import operation
@@ -84,7 +86,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 def create_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
     app = web.Application(
-        middlewares=[channel_outcomes, json_errors],
+        middlewares=[channel_outcomes, json_errors, principals],
         client_max_size=runtime.config.gateway.intake.max_body_bytes,
     )
     app[RUNTIME] = runtime
@@ -94,7 +96,13 @@ def create_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
     app.router.add_routes(operators.routes)
     app.router.add_routes(deliveries.routes)
     app.router.add_routes(inquiry.routes)
-    for more in (health_api.routes, metrics.routes, dashboard.routes, records_api.routes):
+    for more in (
+        health_api.routes,
+        metrics.routes,
+        dashboard.routes,
+        records_api.routes,
+        accounts_api.routes,
+    ):
         app.router.add_routes(more)
     app.router.add_routes(review_api.routes)
     by_kind: dict[type, list[object]] = {}

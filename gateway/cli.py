@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import structlog
 
 from gateway import logging as gateway_logging
+from gateway.accounts.cli import add_parsers as add_accounts_parsers
 from gateway.cli_route import add_parsers
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError
@@ -404,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_parsers(sub, default_config)
     add_records_parsers(sub, default_config)
     add_review_parsers(sub, default_config)
+    add_accounts_parsers(sub)
     from adapters.feed.simulator import add_parser as add_simulate_upstream
 
     add_simulate_upstream(sub)

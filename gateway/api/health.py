@@ -10,6 +10,7 @@ from aiohttp import web
 from pydantic import Field
 
 from gateway.api.declare import Declared, operation
+from gateway.accounts.auth import READERS, require
 from gateway.api.operators import require_operator
 from gateway.http import json_response
 from gateway.runtime import Runtime
@@ -37,7 +38,7 @@ def _report(runtime: Runtime, items: list[dict[str, Any]]) -> web.Response:
 @operation("operators", auth="operator")
 async def channels(request: web.Request) -> web.Response:
     """Every configured channel (disabled ones too) with its status, counts, rates and last times."""
-    runtime = require_operator(request)
+    runtime = require(request, READERS)
     return _report(runtime, await runtime.health.channels())
 
 
@@ -45,7 +46,7 @@ async def channels(request: web.Request) -> web.Response:
 @operation("operators", auth="operator")
 async def units(request: web.Request) -> web.Response:
     """Every member unit's delivery health: success rate, last success, failures, breaker, pending."""
-    runtime = require_operator(request)
+    runtime = require(request, READERS)
     return _report(runtime, await runtime.health.units())
 
 

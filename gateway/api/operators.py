@@ -8,39 +8,34 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import Field
 
-from gateway.api.auth import require_token
+from gateway.accounts.auth import READERS, require, who
+from gateway.accounts.views import appeal_view
 from gateway.api.declare import Declared, operation
 from gateway.errors import NotFound
 from gateway.http import json_response
 from gateway.loop import State
 from gateway.loop.record import read_records
 from gateway.records import find_appeal
-from gateway.runtime import RUNTIME, Runtime
+from gateway.runtime import Runtime
 from gateway.store import text
 
 routes = web.RouteTableDef()
 
 
 def require_operator(request: web.Request) -> Runtime:
-    runtime = request.app[RUNTIME]
-    require_token(request, runtime.config.gateway.operator_token.get_secret_value())
-    return runtime
+    """An operator or an admin (a personal token, or ``OPERATOR_TOKEN``): 401/403 otherwise."""
+    return require(request)
 
 
 @routes.get("/api/v1/appeals/{appeal_no}")
 @operation("operators", auth="operator", responses={404: "no such appeal"})
 async def get_appeal(request: web.Request) -> web.Response:
-    """The appeal, from Redis or (past retention) from the record."""
-    runtime = require_operator(request)
+    """The appeal, from Redis or (past retention) from the record; as the caller's role may see it."""
+    runtime = require(request, READERS)
     found = await find_appeal(runtime, request.match_info["appeal_no"])
     if found is None:
         raise NotFound(f"no appeal {request.match_info['appeal_no']}")
-    record, history = found
-    body = record.summary()
-    body["decision"] = record.decision
-    body["appeal"] = record.appeal.model_dump(mode="json")
-    body["history"] = history
-    return json_response(body)
+    return json_response(await appeal_view(request, *found))
 
 
 def _named(runtime: Any, candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -94,7 +89,7 @@ async def assign(request: web.Request, body: Assign) -> web.Response:
     """Assign by hand (from the manual queue, or to override the router)."""
     runtime = require_operator(request)
     return json_response(
-        await runtime.loop.assign_by_hand(request.match_info["appeal_no"], body.unit, body.note)
+        await runtime.loop.assign_by_hand(request.match_info["appeal_no"], body.unit, body.note, actor=who(request))
     )
 
 
@@ -109,7 +104,7 @@ async def decide_extension(request: web.Request, body: ExtensionDecision) -> web
     """Approve or deny a unit's pending extension request; the deadline moves only on approval."""
     runtime = require_operator(request)
     appeal_no = request.match_info["appeal_no"]
-    return json_response(await runtime.loop.decide_extension(appeal_no, body.decision, body.note))
+    return json_response(await runtime.loop.decide_extension(appeal_no, body.decision, body.note, actor=who(request)))
 
 
 class ReturnVisit(Declared):
@@ -123,7 +118,7 @@ async def return_visit(request: web.Request, body: ReturnVisit) -> web.Response:
     """The centre's return visit 回访 to the citizen after the reply."""
     runtime = require_operator(request)
     appeal_no = request.match_info["appeal_no"]
-    return json_response(await runtime.loop.return_visit(appeal_no, body.satisfaction, body.note))
+    return json_response(await runtime.loop.return_visit(appeal_no, body.satisfaction, body.note, actor=who(request)))
 
 
 class Review(Declared):
@@ -136,7 +131,7 @@ class Review(Declared):
 async def review(request: web.Request, body: Review) -> web.Response:
     """Review 审核: approve files 归档 the appeal; reopen sends it back to its unit (counted)."""
     runtime = require_operator(request)
-    return json_response(await runtime.loop.review(request.match_info["appeal_no"], body.decision, body.note))
+    return json_response(await runtime.loop.review(request.match_info["appeal_no"], body.decision, body.note, actor=who(request)))
 
 
 @routes.post("/api/v1/routing/reload")

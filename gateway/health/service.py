@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from redis.exceptions import RedisError
 
+from gateway import supervision
 from gateway.delivery.sender import EVENT_OVERDUE
 from gateway.health.notify import AlertPoster
 from gateway.health.overdue import DeadlineIndex
@@ -139,6 +140,7 @@ class HealthService(LoopListener):
                 else:
                     await alerts.resolve(key, f"{c['name']} ({c['id']}) is {c['status']} again")
         await self.escalate_overdue()
+        await supervision.sweep(self.runtime)  # supervised appeals: reminders and escalations
         return reports
 
     async def remind(self, item: dict[str, Any]) -> None:

@@ -151,8 +151,11 @@ class Loop(Intake):
 
     # --- the centre's steps -------------------------------------------------------------------
 
-    async def assign_by_hand(self, appeal_no: str, unit_id: str, note: str | None) -> dict[str, Any]:
-        """An operator assigns (from the manual queue, or overriding the router)."""
+    async def assign_by_hand(
+        self, appeal_no: str, unit_id: str, note: str | None, *, actor: str = OPERATOR
+    ) -> dict[str, Any]:
+        """An operator (``actor``: who, as the history names them) assigns, from the manual queue
+        or overriding the router."""
         record = await self.require(appeal_no)
         _checked(OPERATOR_STEPS, "assigned", record)
         network = self.network()
@@ -161,17 +164,19 @@ class Loop(Intake):
             raise BadRequest(f"{unit_id!r} is not a member unit to assign to", field="unit")
         now = self.clock()
         event = HistoryEvent(
-            "dispatched", OPERATOR, now, State.dispatched, {"unit": unit.id, "note": note, "by_hand": True}
+            "dispatched", actor, now, State.dispatched, {"unit": unit.id, "note": note, "by_hand": True}
         )
         assignment = assignment_of(
-            network, unit.id, record.appeal, now, None, assigned_by=OPERATOR, deadlines=record.deadlines
+            network, unit.id, record.appeal, now, None, assigned_by=actor, deadlines=record.deadlines
         )
         await self.assign(
             record, unit.id, allowed=OPERATOR_STEPS["assigned"].after, event=event, assignment=assignment
         )
         return {"appeal_no": appeal_no, "state": State.dispatched.value, "unit": unit.id}
 
-    async def decide_extension(self, appeal_no: str, decision: str, note: str | None) -> dict[str, Any]:
+    async def decide_extension(
+        self, appeal_no: str, decision: str, note: str | None, *, actor: str = OPERATOR
+    ) -> dict[str, Any]:
         """Approve or deny a unit's pending extension request; the deadline moves only on approval."""
         record = await self.require(appeal_no)
         _checked(OPERATOR_STEPS, "extension_decided", record)
@@ -186,21 +191,25 @@ class Loop(Intake):
             moved = extend(current, int(pending.get("days", 0)), self.config().sla).model_dump(mode="json")
             fields |= deadline_fields(moved)
             detail["reply_by"] = moved.get("reply_by")
-        await self._operator_step(record, "extension_decided", fields, detail)
+        await self._operator_step(record, "extension_decided", fields, detail, actor)
         return {"appeal_no": appeal_no, "extension": DECIDED[decision]}
 
-    async def return_visit(self, appeal_no: str, satisfaction: str, note: str | None) -> dict[str, Any]:
+    async def return_visit(
+        self, appeal_no: str, satisfaction: str, note: str | None, *, actor: str = OPERATOR
+    ) -> dict[str, Any]:
         """The centre's return visit 回访 to the citizen after the reply."""
         record = await self.require(appeal_no)
         detail = {"satisfaction": satisfaction, "note": note}
-        state = await self._operator_step(record, "visited", {"satisfaction": satisfaction}, detail)
+        state = await self._operator_step(record, "visited", {"satisfaction": satisfaction}, detail, actor)
         return {"appeal_no": appeal_no, "state": state.value}
 
-    async def review(self, appeal_no: str, decision: str, note: str | None) -> dict[str, Any]:
+    async def review(
+        self, appeal_no: str, decision: str, note: str | None, *, actor: str = OPERATOR
+    ) -> dict[str, Any]:
         """Review 审核: approve files 归档 the appeal; reopen sends it back to its unit (counted)."""
         record = await self.require(appeal_no)
         if decision == "approve":
-            state = await self._operator_step(record, "filed", {}, {"reviewed": True, "note": note})
+            state = await self._operator_step(record, "filed", {}, {"reviewed": True, "note": note}, actor)
             return {"appeal_no": appeal_no, "state": state.value}
         _checked(OPERATOR_STEPS, "reopened", record)
         if record.unit is None:
@@ -209,7 +218,7 @@ class Loop(Intake):
         reopened = record.reopened + 1
         event = HistoryEvent(
             "reopened",
-            OPERATOR,
+            actor,
             now,
             State.handling,
             {"unit": record.unit, "note": note, "reopened": reopened},
@@ -232,11 +241,16 @@ class Loop(Intake):
         return {"appeal_no": appeal_no, "state": State.handling.value}
 
     async def _operator_step(
-        self, record: AppealRecord, event_type: str, fields: dict[str, str], detail: dict[str, Any]
+        self,
+        record: AppealRecord,
+        event_type: str,
+        fields: dict[str, str],
+        detail: dict[str, Any],
+        actor: str = OPERATOR,
     ) -> State:
         found = _checked(OPERATOR_STEPS, event_type, record)
         state = found.to or record.state
-        event = HistoryEvent(event_type, OPERATOR, self.clock(), state, detail)
+        event = HistoryEvent(event_type, actor, self.clock(), state, detail)
         result = await self.transition(record, found, event, fields=fields)
         if not result.ok:
             raise Conflict(f"{event_type!r} is not allowed now: {result.reason}")

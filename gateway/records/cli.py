@@ -106,12 +106,12 @@ def cmd_appeals(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from gateway.records.search import parse_query, search
+    from gateway.records.search import SearchQuery, parse_query, search
 
     names = ("q", "phone", "unit", "state", "channel", "category", "area", "from", "to", "page", "per_page")
     params = {n: [str(v)] for n in names if (v := getattr(args, n.replace("from", "from_"))) is not None}
     try:
-        query = parse_query(params)
+        query: SearchQuery = parse_query(params)
     except BadRequest as e:
         print(e.message, file=sys.stderr)
         return 2
@@ -147,6 +147,12 @@ def _export(args: argparse.Namespace) -> int:
         )
 
     async def run(engine: AsyncEngine) -> int:
+        if args.with_contact:
+            from gateway.accounts import audit
+            from gateway.runtime import shanghai_now
+
+            actor, span = f"cli:{getpass.getuser()}", {"start": start.isoformat(), "end": end.isoformat()}
+            await audit.write(engine, shanghai_now(), actor, "admin", audit.EXPORT_CONTACT, span=span)
         if args.output == "-":
             return await export(
                 engine, sys.stdout, start, end, fmt=args.format, with_contact=args.with_contact

@@ -60,7 +60,7 @@ def appeal_row(fields: Mapping[str, str], county_of: CountyOf, now: datetime) ->
         "identity": identity[:300] if identity else None,
         "upstream_platform": upstream.platform if upstream else None,
         "upstream_number": upstream.number if upstream else None,
-        "supervised": bool(upstream and upstream.supervised),
+        "supervised": bool(upstream and upstream.supervised) or fields.get("supervised") == "1",
         "satisfaction": fields.get("satisfaction") or None,
         "reopened": int(fields.get("reopened") or 0),
         "returns": len(json.loads(fields["returned_by"])) if fields.get("returned_by") else 0,

@@ -144,3 +144,30 @@ appeal_links = Table(
     Column("at", UtcDateTime, nullable=False),
     UniqueConstraint("appeal_no", "earlier_no", name="uq_appeal_links_pair"),
 )
+
+# the accounts of the centre's staff and the audit of reads of personal data (gateway.accounts)
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("password_hash", Text),
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("appeal_no", String(40)),
+    Column("allowed", Boolean, nullable=False),
+    Column("detail", JSON, nullable=False),
+)

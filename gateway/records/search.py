@@ -52,6 +52,7 @@ class SearchQuery(BaseModel):
     channel: str | None = Field(default=None, max_length=64)
     category: str | None = Field(default=None, max_length=200, description="first level, or a path a/b")
     area: str | None = Field(default=None, max_length=64, description="an area id, or a county's")
+    supervised: bool | None = Field(default=None, description="under supervision (督办) or not")
     from_: str | None = Field(default=None, alias="from", description="a date or ISO time, inclusive")
     to: str | None = Field(default=None, description="a date (inclusive) or ISO time (exclusive)")
     page: int = Field(default=1, ge=1, le=10_000)
@@ -143,6 +144,8 @@ def conditions(query: SearchQuery, dialect: str, *, county: bool = False) -> lis
         else:
             under = c.category_path.like(_like(path)[1:-1] + "/%", escape="\\")
             where.append(or_(c.category_path == path, under))
+    if query.supervised is not None:
+        where.append(c.supervised.is_(query.supervised))
     if query.area:
         where.append(c.county == query.area if county else c.area == query.area)
     if query.from_:

@@ -25,7 +25,7 @@ from gateway.store import Keys
 from tests.conftest import Gateway, UnitReceiver, _reachable, sample_env
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
-TABLES = "appeals, appeal_events, deliveries, raw_payloads, appeal_links"
+TABLES = "appeals, appeal_events, deliveries, raw_payloads, appeal_links, accounts, audit"
 
 
 def _admin(statement: str) -> None:

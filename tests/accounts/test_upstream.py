@@ -1,0 +1,44 @@
+"""An upstream platform's supervised flag puts the appeal under supervision: visible with
+``supervised=true`` and, from the first supervision round, as a ``supervised`` event of the platform."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.records.search import SearchQuery
+from gateway.supervision import supervision_of, sweep
+from tests.adapters.feed.conftest import Upstream, config, upstream
+from tests.conftest import Gateway, eventually
+
+__all__ = ["config", "upstream"]
+
+
+async def test_an_upstream_supervised_order_is_supervised_and_recorded_as_an_event(
+    upstream: Upstream, gateway: Gateway
+) -> None:
+    await upstream.inject(
+        id="DB-7", title="督办件", content="小区燃气管道漏气多日无人处理", supervised=True, deadline_days=2
+    )
+    runtime = gateway.runtime
+    assert runtime.records is not None
+    records = runtime.records
+
+    async def found() -> Any:
+        result = await records.search(SearchQuery(supervised=True))
+        return result["items"] if result["total"] else None
+
+    (item,) = await eventually(found, timeout=10)
+    no = item["appeal_no"]
+    await sweep(runtime)
+    await sweep(runtime)  # once only
+    history = await runtime.appeals.history(no)
+    supervised = [e for e in history if e["type"] == "supervised"]
+    assert len(supervised) == 1 and supervised[0]["actor"] == "governor-hotline"
+    record = await runtime.appeals.get(no)
+    assert record is not None and record.appeal.upstream is not None
+    assert supervision_of(record, history) == {
+        "by": "governor-hotline",
+        "at": supervised[0]["at"],
+        "note": None,
+        "deadline": record.appeal.upstream.deadline.isoformat() if record.appeal.upstream.deadline else None,
+    }
