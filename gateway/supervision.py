@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
 
-from gateway.appeals import AppealRecord, history_event
-from gateway.lifecycle import State
+from gateway.loop import AppealRecord, HistoryEvent, State
 from gateway.records.schema import appeals as appeals_table
 from router.network import Network
 
@@ -152,10 +151,9 @@ async def _record_upstream(runtime: Runtime, record: AppealRecord, supervision: 
     that sees it), so every supervision reads the same way (actor: the platform)."""
     upstream = record.appeal.upstream
     assert upstream is not None  # supervised, and no supervised event: the flag is the upstream's
-    event = history_event(
-        EVENT_SUPERVISED, upstream.platform, runtime.clock(), note=None, deadline=supervision.get("deadline")
-    )
-    await runtime.appeals.record_event(record.appeal.appeal_no, event)
+    detail = {"note": None, "deadline": supervision.get("deadline")}
+    event = HistoryEvent(EVENT_SUPERVISED, upstream.platform, runtime.clock(), detail=detail)
+    await runtime.loop.record_event(record, event)
 
 
 async def sweep(runtime: Runtime) -> list[Notice]:
@@ -183,10 +181,10 @@ async def sweep(runtime: Runtime) -> list[Notice]:
         ):
             continue
         await _deliver(runtime, notice, now)
-        event = history_event(
-            kind, ACTOR, now, step=notice.step, due_at=notice.due.isoformat(), to=list(notice.to)
-        )
-        await runtime.appeals.record_event(notice.appeal_no, event)
+        record = await runtime.loop.get(notice.appeal_no)
+        if record is not None:
+            detail = {"step": notice.step, "due_at": notice.due.isoformat(), "to": list(notice.to)}
+            await runtime.loop.record_event(record, HistoryEvent(kind, ACTOR, now, detail=detail))
         done.append(notice)
     return done
 

@@ -13,8 +13,8 @@ from gateway.accounts import audit
 from gateway.accounts.auth import READERS, Principal, principal, require
 from gateway.accounts.mask import has_contact, known_of, mask_appeal, mask_history, mask_text, mask_value
 from gateway.accounts.store import Role
-from gateway.loop import AppealRecord
 from gateway.errors import BadRequest, Forbidden
+from gateway.loop import AppealRecord
 from gateway.records.schema import appeals
 from gateway.records.search import SearchQuery
 from gateway.runtime import Runtime

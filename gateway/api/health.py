@@ -9,8 +9,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import Field
 
-from gateway.api.declare import Declared, operation
 from gateway.accounts.auth import READERS, require
+from gateway.api.declare import Declared, operation
 from gateway.api.operators import require_operator
 from gateway.http import json_response
 from gateway.runtime import Runtime

@@ -89,7 +89,9 @@ async def assign(request: web.Request, body: Assign) -> web.Response:
     """Assign by hand (from the manual queue, or to override the router)."""
     runtime = require_operator(request)
     return json_response(
-        await runtime.loop.assign_by_hand(request.match_info["appeal_no"], body.unit, body.note, actor=who(request))
+        await runtime.loop.assign_by_hand(
+            request.match_info["appeal_no"], body.unit, body.note, actor=who(request)
+        )
     )
 
 
@@ -104,7 +106,9 @@ async def decide_extension(request: web.Request, body: ExtensionDecision) -> web
     """Approve or deny a unit's pending extension request; the deadline moves only on approval."""
     runtime = require_operator(request)
     appeal_no = request.match_info["appeal_no"]
-    return json_response(await runtime.loop.decide_extension(appeal_no, body.decision, body.note, actor=who(request)))
+    return json_response(
+        await runtime.loop.decide_extension(appeal_no, body.decision, body.note, actor=who(request))
+    )
 
 
 class ReturnVisit(Declared):
@@ -118,7 +122,9 @@ async def return_visit(request: web.Request, body: ReturnVisit) -> web.Response:
     """The centre's return visit 回访 to the citizen after the reply."""
     runtime = require_operator(request)
     appeal_no = request.match_info["appeal_no"]
-    return json_response(await runtime.loop.return_visit(appeal_no, body.satisfaction, body.note, actor=who(request)))
+    return json_response(
+        await runtime.loop.return_visit(appeal_no, body.satisfaction, body.note, actor=who(request))
+    )
 
 
 class Review(Declared):
@@ -131,7 +137,11 @@ class Review(Declared):
 async def review(request: web.Request, body: Review) -> web.Response:
     """Review 审核: approve files 归档 the appeal; reopen sends it back to its unit (counted)."""
     runtime = require_operator(request)
-    return json_response(await runtime.loop.review(request.match_info["appeal_no"], body.decision, body.note, actor=who(request)))
+    return json_response(
+        await runtime.loop.review(
+            request.match_info["appeal_no"], body.decision, body.note, actor=who(request)
+        )
+    )
 
 
 @routes.post("/api/v1/routing/reload")
