@@ -186,4 +186,4 @@ def validate(model: type[BaseModel], data: Any, where: str) -> Any:
         errors = e.errors(include_url=False, include_context=False, include_input=False)
         first = errors[0]
         name = ".".join(str(part) for part in first["loc"]) or where
-        raise BadRequest(f"invalid {where} {name}: {first['msg']}", errors=errors) from None
+        raise BadRequest(f"invalid {where} {name}: {first['msg']}", field=name, errors=errors) from None

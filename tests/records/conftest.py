@@ -48,9 +48,9 @@ def postgres_url() -> Iterator[str]:
     if not _reachable(PG_HOST, PG_PORT):
         pytest.skip("no PostgreSQL at 127.0.0.1:5432 (CI has one): the PostgreSQL half is not run")
     name = f"hotline_test_{uuid.uuid4().hex[:10]}"
-    _admin(f'CREATE DATABASE "{name}"')
+    _admin(f'CREATE DATABASE "{name}" TEMPLATE template0')  # template1 may be busy: another run's CREATE
     yield f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{name}"
-    _admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
