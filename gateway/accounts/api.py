@@ -24,7 +24,7 @@ OPEN = frozenset(s for s in State if s is not State.filed)
 
 
 @routes.get("/api/v1/audit")
-@operation("operators", auth="operator", responses={403: "admins only"})
+@operation("operators", auth="operator", responses={403: "admins only", 503: "no database for the audit"})
 async def get_audit(request: web.Request, query: audit.AuditQuery) -> web.Response:
     """Reads of personal data and refused attempts, newest first; filters actor, appeal_no, from, to."""
     runtime = require(request, (Role.admin,))
@@ -34,7 +34,11 @@ async def get_audit(request: web.Request, query: audit.AuditQuery) -> web.Respon
 
 
 @routes.get("/api/v1/appeals/{appeal_no}/contact")
-@operation("operators", auth="operator", responses={403: "supervisors may not see it", 404: "no such appeal"})
+@operation(
+    "operators",
+    auth="operator",
+    responses={403: "supervisors may not see it", 404: "no such appeal", 503: "the audit cannot be written"},
+)
 async def get_contact(request: web.Request) -> web.Response:
     """The citizen's contact: name, phone, identity, address, reply route."""
     runtime = require(request, READERS)

@@ -28,7 +28,9 @@ def require_operator(request: web.Request) -> Runtime:
 
 
 @routes.get("/api/v1/appeals/{appeal_no}")
-@operation("operators", auth="operator", responses={404: "no such appeal"})
+@operation(
+    "operators", auth="operator", responses={404: "no such appeal", 503: "the audit cannot be written"}
+)
 async def get_appeal(request: web.Request) -> web.Response:
     """The appeal, from Redis or (past retention) from the record; as the caller's role may see it."""
     runtime = require(request, READERS)

@@ -20,6 +20,7 @@ from gateway.records.report import build
 from gateway.runtime import Runtime
 
 routes = web.RouteTableDef()
+NO_RECORD = "no database is configured for the record"
 
 
 def _records(runtime: Runtime) -> AsyncEngine:
@@ -37,7 +38,7 @@ class RepeatsQuery(Declared):
 
 
 @routes.get("/api/v1/repeats")
-@operation("operators", auth="operator", responses={503: "no database is configured for the record"})
+@operation("operators", auth="operator", responses={503: NO_RECORD})
 async def list_repeats(request: web.Request, query: RepeatsQuery) -> web.Response:
     """Repeats and cross-channel duplicates for review, newest first."""
     runtime = require_operator(request)
@@ -55,14 +56,14 @@ async def _decide(request: web.Request, status: repeats.Decision) -> web.Respons
 
 
 @routes.post("/api/v1/repeats/{appeal_no}/{earlier}/confirm")
-@operation("operators", auth="operator", responses={404: "no such link"})
+@operation("operators", auth="operator", responses={404: "no such link", 503: NO_RECORD})
 async def confirm_repeat(request: web.Request) -> web.Response:
     """The operator agrees: the appeal repeats (or duplicates) the earlier one."""
     return await _decide(request, "confirmed")
 
 
 @routes.post("/api/v1/repeats/{appeal_no}/{earlier}/unlink")
-@operation("operators", auth="operator", responses={404: "no such link"})
+@operation("operators", auth="operator", responses={404: "no such link", 503: NO_RECORD})
 async def unlink_repeat(request: web.Request) -> web.Response:
     """The operator disagrees: the two are separate matters (kept, never detected again)."""
     return await _decide(request, "unlinked")
@@ -73,7 +74,7 @@ class ReportQuery(Declared):
 
 
 @routes.get("/api/v1/reports/{kind}/{period}")
-@operation("operators", auth="operator", responses={400: "unknown kind or period"})
+@operation("operators", auth="operator", responses={400: "unknown kind or period", 503: NO_RECORD})
 async def get_report(request: web.Request, query: ReportQuery) -> web.Response:
     """The weekly (``2026-W48``) or monthly (``2026-11``) report, as JSON (default), HTML or PDF."""
     runtime = require_operator(request)
