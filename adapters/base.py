@@ -33,6 +33,7 @@ gateway parks the channel until it is reconfigured.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,15 @@ if TYPE_CHECKING:
     import structlog
 
     from gateway.store import Keys
+
+
+def raise_if_cancelled() -> None:
+    """Re-raise a cancel that a client library turned into its own error (redis-py can: a cancel
+    landing inside a command may surface as a connection error). A background loop that catches
+    such errors to retry calls this in its handler, so stopping it always stops it."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 @dataclass(frozen=True)

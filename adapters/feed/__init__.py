@@ -36,6 +36,7 @@ from adapters.base import (
     InboundMessage,
     Receipt,
     Route,
+    raise_if_cancelled,
 )
 from adapters.feed.client import FeedClient
 from adapters.feed.config import FeedConfig
@@ -168,11 +169,13 @@ class FeedAdapter(Adapter[FeedConfig]):
                 backoff, wait, failures = pull.backoff_initial_seconds, pull.interval_seconds, 0
                 await self._report("connected")
             except (HotlineError, RedisError) as e:
+                raise_if_cancelled()
                 error = e.message if isinstance(e, HotlineError) else type(e).__name__
                 self.log.warning("feed.pull_failed", error=error, retry_in=round(backoff, 1))
                 wait, backoff, failures = backoff, min(backoff * 2, pull.backoff_max_seconds), failures + 1
                 await self._failed(failures, error, auth=isinstance(e, AdapterAuthError))
             except Exception as e:  # never let the poller die silently
+                raise_if_cancelled()
                 self.log.exception("feed.poller_failed", retry_in=round(backoff, 1))
                 wait, backoff, failures = backoff, min(backoff * 2, pull.backoff_max_seconds), failures + 1
                 await self._failed(failures, type(e).__name__, auth=False)

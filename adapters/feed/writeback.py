@@ -29,6 +29,7 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
+from adapters.base import raise_if_cancelled
 from adapters.feed.client import FeedClient
 from adapters.feed.config import WritebackSettings
 from adapters.feed.decode import writeback_body
@@ -106,9 +107,11 @@ class WritebackSender:
                 wait = await self.send_due()
                 store_backoff = self.settings.backoff_initial_seconds
             except RedisError as e:
+                raise_if_cancelled()
                 self.log.warning("feed.writeback_store_unavailable", error=type(e).__name__)
                 wait, store_backoff = store_backoff, min(store_backoff * 2, self.settings.backoff_max_seconds)
             except Exception:  # never let the sender die silently
+                raise_if_cancelled()
                 self.log.exception("feed.writeback_sender_failed")
                 wait = store_backoff
             with contextlib.suppress(TimeoutError):

@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from adapters.base import raise_if_cancelled
 from gateway.errors import ConfigError
 from gateway.loop import AppealRecord
 from gateway.records.db import make_engine, safe_url
@@ -137,6 +138,7 @@ class Records:
             try:
                 await self.retention.sweep()
             except (RedisError, SQLAlchemyError, OSError) as e:
+                raise_if_cancelled()
                 log.warning("records.retention_failed", error=type(getattr(e, "orig", None) or e).__name__)
 
     async def _send_reports(self, schedule: Schedule) -> None:
@@ -147,6 +149,7 @@ class Records:
                     schedule, self.runtime.redis, self.runtime.keys, self.engine, self.runtime.clock()
                 )
             except (RedisError, SQLAlchemyError) as e:
+                raise_if_cancelled()
                 log.warning("records.reports_failed", error=type(getattr(e, "orig", None) or e).__name__)
             await asyncio.sleep(schedule.check_seconds)
 
