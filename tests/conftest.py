@@ -160,14 +160,15 @@ class Gateway:
 
 async def eventually(probe: Callable[[], Awaitable[T]], timeout: float = 5.0) -> T:
     """Wait until ``probe()`` returns something truthy (state kept in Redis cannot be awaited
-    directly); fails with TimeoutError after ``timeout`` seconds."""
-
-    async def poll() -> T:
-        while not (result := await probe()):
-            await asyncio.sleep(0.02)
-        return result
-
-    return await asyncio.wait_for(poll(), timeout)
+    directly); fails with TimeoutError after ``timeout`` seconds. A deadline, not a cancel: redis-py
+    can lose a cancel that lands inside a command, and the poll would then run on past its time."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not (result := await probe()):
+        if loop.time() >= deadline:
+            raise TimeoutError(f"not reached within {timeout} s")
+        await asyncio.sleep(0.02)
+    return result
 
 
 async def start_gateway(
