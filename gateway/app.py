@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 from adapters.base import Handler
 from gateway import dashboard, metrics, openapi
 from gateway.accounts import api as accounts_api
+from gateway.accounts import signin
 from gateway.accounts.auth import principals
 from gateway.api import deliveries, inquiry, operators, units
 from gateway.api import health as health_api
@@ -102,6 +103,7 @@ def create_app(runtime: Runtime, *, workers: bool = True) -> web.Application:
         dashboard.routes,
         records_api.routes,
         accounts_api.routes,
+        signin.routes,
     ):
         app.router.add_routes(more)
     app.router.add_routes(review_api.routes)

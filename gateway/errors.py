@@ -6,6 +6,7 @@ HotlineError                      500 internal
 │   ├── BadRequest                400 bad_request   malformed body, missing field
 │   ├── Unauthorized              401 unauthorized  missing or wrong token, forged signature
 │   ├── Forbidden                 403 forbidden     a valid caller acting outside its rights
+│   │   └── CsrfRefused           403 csrf          a browser request without its session's CSRF token
 │   ├── NotFound                  404 not_found
 │   ├── Conflict                  409 conflict      a step out of order (the reason says why)
 │   ├── PayloadTooLarge           413 payload_too_large
@@ -63,6 +64,10 @@ class Unauthorized(RequestError):
 class Forbidden(RequestError):
     status = 403
     code = "forbidden"
+
+
+class CsrfRefused(Forbidden):
+    code = "csrf"
 
 
 class NotFound(RequestError):

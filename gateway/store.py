@@ -142,6 +142,10 @@ class Keys:
     def inquiry_misses(self, appeal_no: str) -> str:
         return self.k("inquiry", "miss", appeal_no)
 
+    def signin_failures(self, subject: str) -> str:
+        """Counter of failed browser sign-ins of one account name or one client address (15 min)."""
+        return self.k("signin", "fail", subject)
+
     def lease(self, name: str) -> str:
         """A singleton's lease: the process that runs it (several processes share one store)."""
         return self.k("lease", name)

@@ -14,12 +14,12 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.errors import BadRequest, Conflict, NotFound
-from gateway.records.schema import accounts
+from gateway.records.schema import accounts, sessions
 
 TOKEN_PREFIX = "hlk_"
 BOOTSTRAP = "operator"  # the actor of OPERATOR_TOKEN in histories; no account may take the name
@@ -95,17 +95,20 @@ class AccountStore:
             for r in rows
         ]
 
-    async def _set(self, name: str, now: datetime, **values: object) -> None:
+    async def _set(self, name: str, now: datetime, *, end_sessions: bool = False, **values: object) -> None:
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 update(accounts).where(accounts.c.name == name).values(updated_at=now, **values)
             )
+            if end_sessions:
+                await conn.execute(delete(sessions).where(sessions.c.account == name))
         if result.rowcount == 0:
             raise NotFound(f"no account {name!r}")
 
     async def disable(self, name: str, now: datetime) -> None:
-        """Refused from the next request on (tokens are looked up on every request)."""
-        await self._set(name, now, disabled=True)
+        """Refused from the next request on (tokens are looked up on every request); its browser
+        sessions end."""
+        await self._set(name, now, end_sessions=True, disabled=True)
 
     async def enable(self, name: str, now: datetime) -> None:
         await self._set(name, now, disabled=False)
@@ -119,7 +122,8 @@ class AccountStore:
     async def set_password(self, name: str, password: str, now: datetime) -> None:
         if len(password) < 8:
             raise BadRequest("a password has at least 8 characters", field="password")
-        await self._set(name, now, password_hash=await asyncio.to_thread(_hasher.hash, password))
+        hashed = await asyncio.to_thread(_hasher.hash, password)
+        await self._set(name, now, end_sessions=True, password_hash=hashed)  # signed in elsewhere: out
 
     async def by_token(self, token: str) -> tuple[str, Role, bool] | None:
         """(name, role, disabled) of the token's account; None for an unknown token."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +20,11 @@ routes = web.RouteTableDef()
 
 
 class OverdueQuery(Declared):
+    limit: int = Field(default=200, ge=1, le=1000, description="most appeals listed")
+
+
+class DueSoonQuery(Declared):
+    within_minutes: int = Field(default=120, ge=1, le=10080, description="how far ahead to look")
     limit: int = Field(default=200, ge=1, le=1000, description="most appeals listed")
 
 
@@ -56,6 +62,16 @@ async def overdue(request: web.Request, query: OverdueQuery) -> web.Response:
     """Open appeals past the deadline they wait on (signing while dispatched, else the reply)."""
     runtime = require_operator(request)
     items = await runtime.health.deadlines.overdue(runtime.clock(), query.limit)
+    return json_response({"count": len(items), "items": items})
+
+
+@routes.get("/api/v1/due-soon")
+@operation("operators", auth="operator")
+async def due_soon(request: web.Request, query: DueSoonQuery) -> web.Response:
+    """Open appeals about to miss the deadline they wait on (not yet past it), soonest first."""
+    runtime = require_operator(request)
+    within = timedelta(minutes=query.within_minutes)
+    items = await runtime.health.deadlines.due_soon(runtime.clock(), within, query.limit)
     return json_response({"count": len(items), "items": items})
 
 

@@ -9,7 +9,7 @@ whatever the number of overdue appeals.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -35,8 +35,16 @@ class DeadlineIndex:
 
     async def overdue(self, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
         """Open appeals past the deadline they wait on, the longest overdue first."""
+        return await self.due(now, now, limit, past=True)
+
+    async def due_soon(self, now: datetime, within: timedelta, limit: int = 200) -> list[dict[str, Any]]:
+        """Open appeals whose deadline falls within ``within`` from now (not yet missed), soonest first."""
+        return await self.due(now, now + within, limit, past=False)
+
+    async def due(self, now: datetime, until: datetime, limit: int, *, past: bool) -> list[dict[str, Any]]:
+        low = "-inf" if past else f"({now.timestamp()}"
         found: list[Any] = await self.redis.zrangebyscore(
-            self.key, "-inf", now.timestamp(), start=0, num=limit
+            self.key, low, until.timestamp(), start=0, num=limit
         )
         numbers = [text(raw) for raw in found]
         items = []
@@ -44,8 +52,8 @@ class DeadlineIndex:
             numbers, await read_records(self.redis, self.keys, numbers), strict=True
         ):
             due = next_deadline(record) if record is not None else None
-            if record is None or due is None or due[1] > now:
-                continue  # the scripts keep the index; a record gone or moved on is not overdue
+            if record is None or due is None or (due[1] > now) == past or due[1] > until:
+                continue  # the scripts keep the index; a record gone or moved on is not listed
             name, at = due
             items.append(
                 {
@@ -55,9 +63,11 @@ class DeadlineIndex:
                     "channel": record.appeal.channel_id,
                     "subject": record.appeal.subject,
                     "urgency": record.appeal.urgency.value,
-                    "missed": name,
+                    "missed" if past else "waits_on": name,
                     "due_at": at.isoformat(),
-                    "overdue_minutes": round((now - at).total_seconds() / 60),
+                    "overdue_minutes" if past else "left_minutes": round(
+                        abs((now - at).total_seconds()) / 60
+                    ),
                 }
             )
         return items

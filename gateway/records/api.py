@@ -1,13 +1,16 @@
-"""``GET /api/v1/appeals``: search over the record (operators, admins; supervisors: supervised only)."""
+"""``GET /api/v1/appeals``: search over the record (operators, admins; supervisors: supervised only);
+``GET /api/v1/overview``: the workbench's volume charts and unit league table."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.accounts.auth import READERS, require
 from gateway.accounts.views import search_scope, search_view
 from gateway.api.declare import operation
 from gateway.errors import TransientError
 from gateway.http import json_response
+from gateway.records.overview import overview
 from gateway.records.search import SearchQuery
 from gateway.runtime import RUNTIME
 
@@ -25,3 +28,15 @@ async def search_appeals(request: web.Request, query: SearchQuery) -> web.Respon
     if runtime.records is None:
         raise TransientError("no database is configured for the record; search needs one")
     return json_response(await search_view(request, await runtime.records.search(scoped)))
+
+
+@routes.get("/api/v1/overview")
+@operation("operators", auth="operator", responses={503: "no database is configured for the record"})
+async def get_overview(request: web.Request) -> web.Response:
+    """Appeals per channel per hour (24 hours) and per day (30 days), and the units' league table
+    over 30 days: signed on time, replied on time, returns, satisfaction."""
+    runtime = require(request, READERS)
+    if runtime.records is None:
+        raise TransientError("no database is configured for the record; the overview needs one")
+    now = runtime.clock()
+    return json_response({"at": now.isoformat()} | await overview(runtime.records.engine, now))

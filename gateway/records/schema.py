@@ -159,6 +159,18 @@ accounts = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
+# browser sessions of the workbench (gateway.accounts.sessions): the cookie kept only as its hash
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("account", String(64), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
 audit = Table(
     "audit",
     metadata,
