@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= config
 
-.PHONY: install dev run test test-deps lint typecheck bench fuzz clean constraints
+.PHONY: install dev run test test-deps lint typecheck bench fuzz clean constraints vendor screenshots
 
 install: $(VENV)/.installed
 
@@ -66,6 +66,23 @@ FUZZ_EXAMPLES ?= 100000
 fuzz: dev
 	$(BIN)/python -m bench.fuzz --examples $(FUZZ_EXAMPLES)
 	$(BIN)/python -m bench.fuzz_api --examples $(FUZZ_EXAMPLES)
+
+# The workbench's chart library, vendored from the npm registry at a pinned version with its licence:
+# `make vendor` (or `make vendor ECHARTS_VERSION=x.y.z` to move the pin) refreshes it.
+ECHARTS_VERSION ?= 6.1.0
+STATIC := gateway/dashboard/static
+vendor:
+	rm -rf .vendor-tmp && mkdir .vendor-tmp
+	cd .vendor-tmp && npm pack --silent echarts@$(ECHARTS_VERSION) >/dev/null && tar xzf echarts-$(ECHARTS_VERSION).tgz
+	cp .vendor-tmp/package/dist/echarts.common.min.js $(STATIC)/echarts.min.js
+	( echo "Apache ECharts $(ECHARTS_VERSION) (npm: echarts@$(ECHARTS_VERSION), dist/echarts.common.min.js)," \
+	  "sha256 of the package: $$(sha256sum .vendor-tmp/echarts-$(ECHARTS_VERSION).tgz | cut -d' ' -f1)"; echo; \
+	  cat .vendor-tmp/package/NOTICE; echo; cat .vendor-tmp/package/LICENSE ) > $(STATIC)/echarts.LICENSE.txt
+	rm -rf .vendor-tmp
+
+# The screenshots of docs/operations.md, taken in Debian's chromium from a gateway with the sample history.
+screenshots: dev test-deps
+	$(BIN)/python -m bench.screenshots docs/img
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

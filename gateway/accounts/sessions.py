@@ -1,7 +1,8 @@
 """Browser sessions of the workbench (``sessions`` table). The cookie is a random token kept only as
 its SHA-256; each session has its own CSRF token that every state-changing request sends back in the
 ``X-CSRF-Token`` header. A session is looked up with its account on every request, so disabling the
-account (or a new password) ends its sessions at once."""
+account (or a new password) ends its sessions at once. The bootstrap admin ``operator`` has no
+account row: it signs in with ``OPERATOR_TOKEN`` as its password."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.accounts.store import Role, token_sha256
+from gateway.accounts.store import BOOTSTRAP, Role, token_sha256
 from gateway.records.schema import accounts, sessions
 
 COOKIE = "hotline_session"
@@ -52,17 +53,25 @@ class SessionStore:
     async def find(self, token: str, now: datetime) -> Session | None:
         """The living session of an enabled account; None otherwise."""
         query = (
-            select(sessions.c.account, sessions.c.csrf, sessions.c.expires_at, accounts.c.role)
-            .join(accounts, accounts.c.name == sessions.c.account)
-            .where(
-                sessions.c.token_sha256 == token_sha256(token),
-                sessions.c.expires_at > now,
-                accounts.c.disabled.is_(False),
+            select(
+                sessions.c.account,
+                sessions.c.csrf,
+                sessions.c.expires_at,
+                accounts.c.role,
+                accounts.c.disabled,
             )
+            .outerjoin(accounts, accounts.c.name == sessions.c.account)
+            .where(sessions.c.token_sha256 == token_sha256(token), sessions.c.expires_at > now)
         )
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).first()
-        return None if row is None else Session(row.account, Role(row.role), row.csrf, row.expires_at)
+        if row is None:
+            return None
+        if row.account == BOOTSTRAP:  # OPERATOR_TOKEN's admin has no row: its token is its password
+            return Session(row.account, Role.admin, row.csrf, row.expires_at)
+        if row.role is None or row.disabled:
+            return None
+        return Session(row.account, Role(row.role), row.csrf, row.expires_at)
 
     async def close(self, token: str) -> None:
         async with self.engine.begin() as conn:

@@ -4,10 +4,12 @@ CSRF token), ``GET /api/v1/session`` (who is signed in), ``DELETE /api/v1/sessio
 A wrong password, an unknown name and a disabled account get the same answer. Failures are counted
 per account name and per client address over 15 minutes: from the fifth on, each further attempt must
 wait (2, 4, 8 ... seconds, at most 5 minutes; ``429`` with ``Retry-After``), an alert is raised, and
-every attempt is in the audit log. A success resets the name's count and resolves its alert."""
+every attempt is in the audit log. The bootstrap admin ``operator`` signs in with ``OPERATOR_TOKEN``
+as its password (``make run``'s first sign-in). A success resets the name's count and resolves its alert."""
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 
 import structlog
@@ -17,7 +19,7 @@ from pydantic import Field
 from gateway.accounts import audit
 from gateway.accounts.auth import READERS, SESSION, principal, require
 from gateway.accounts.sessions import COOKIE, COOKIE_PATH, LIFETIME, Session, SessionStore
-from gateway.accounts.store import AccountStore
+from gateway.accounts.store import BOOTSTRAP, AccountStore, Role
 from gateway.api.declare import Declared, operation
 from gateway.errors import RateLimited, TransientError, Unauthorized
 from gateway.http import json_response
@@ -55,6 +57,15 @@ async def _failed(runtime: Runtime, subject: str, free: int) -> int:
         wait = min(MAX_WAIT, 2 ** (count - free + 1))
         await runtime.redis.set(key + ":wait", "1", ex=wait)
     return count
+
+
+async def _check(runtime: Runtime, name: str, password: str) -> Role | None:
+    """The role of the account whose password this is; the bootstrap admin's is ``OPERATOR_TOKEN``."""
+    if name == BOOTSTRAP:
+        expected = runtime.config.gateway.operator_token.get_secret_value()
+        return Role.admin if hmac.compare_digest(password.encode(), expected.encode()) else None
+    assert runtime.records is not None
+    return await AccountStore(runtime.records.engine).check_password(name, password)
 
 
 def _cookie(request: web.Request, response: web.Response, token: str) -> None:
@@ -96,7 +107,7 @@ async def sign_in(request: web.Request, body: SignIn) -> web.Response:
     if wait:
         await audit.write(engine, now, body.name, "-", SIGN_IN_FAILED, allowed=False, reason="throttled")
         raise RateLimited("too many failed sign-ins; wait before trying again", retry_after=wait)
-    role = await AccountStore(engine).check_password(body.name, body.password)
+    role = await _check(runtime, body.name, body.password)
     if role is None:
         count = await _failed(runtime, name, FREE)
         await _failed(runtime, address, FREE * ADDRESS_FACTOR)

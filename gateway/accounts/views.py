@@ -13,14 +13,12 @@ from gateway.accounts import audit
 from gateway.accounts.auth import READERS, Principal, principal, require
 from gateway.accounts.mask import has_contact, known_of, mask_appeal, mask_history, mask_text, mask_value
 from gateway.accounts.store import Role
-from gateway.errors import BadRequest, Forbidden
+from gateway.errors import Forbidden
 from gateway.loop import AppealRecord
 from gateway.records.schema import appeals
 from gateway.records.search import SearchQuery
 from gateway.runtime import Runtime
 from gateway.supervision import supervision_of
-
-REVEAL = ("contact",)
 
 
 async def record_read(
@@ -52,14 +50,18 @@ async def refuse(runtime: Runtime, who: Principal, action: str, appeal_no: str |
 
 
 async def appeal_view(
-    request: web.Request, record: AppealRecord, history: list[dict[str, Any]]
+    request: web.Request,
+    record: AppealRecord,
+    history: list[dict[str, Any]],
+    *,
+    reveal: str | None = None,
+    masked: bool = False,
 ) -> dict[str, Any]:
-    """The answer of ``GET /api/v1/appeals/{no}`` for the caller's role."""
+    """The answer of ``GET /api/v1/appeals/{no}`` for the caller's role: masked for supervisors, and
+    for anyone who asks (``masked``: the workbench shows personal data only on a deliberate, audited
+    reveal of the contact)."""
     runtime = require(request, READERS)
     who = principal(request)
-    reveal = request.query.get("reveal")
-    if reveal is not None and reveal not in REVEAL:
-        raise BadRequest(f"reveal: unknown value {reveal!r} (one of {', '.join(REVEAL)})", field="reveal")
     appeal_no = record.appeal.appeal_no
     appeal = record.appeal.model_dump(mode="json")
     body = record.summary() | {"decision": record.decision, "supervision": supervision_of(record, history)}
@@ -68,11 +70,16 @@ async def appeal_view(
             raise Forbidden("supervisors read supervised appeals only", role=who.role.value)
         if reveal:
             await refuse(runtime, who, audit.REVEAL_CONTACT, appeal_no, "supervisors never see personal data")
-        masked: dict[str, Any] = mask_value(body, known_of(appeal))
-        return masked | {"appeal": mask_appeal(appeal), "history": mask_history(history, appeal)}
+    if who.role is Role.supervisor or (masked and not reveal):
+        hidden: dict[str, Any] = mask_value(body, known_of(appeal))
+        return hidden | {
+            "appeal": mask_appeal(appeal),
+            "history": mask_history(history, appeal),
+            "masked": True,
+        }
     if has_contact(appeal):
         await record_read(runtime, who, audit.REVEAL_CONTACT if reveal else audit.READ_APPEAL, appeal_no)
-    return body | {"appeal": appeal, "history": history}
+    return body | {"appeal": appeal, "history": history, "masked": False}
 
 
 async def contact_view(request: web.Request, record: AppealRecord) -> dict[str, Any]:

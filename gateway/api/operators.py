@@ -27,17 +27,35 @@ def require_operator(request: web.Request) -> Runtime:
     return require(request)
 
 
+class AppealQuery(Declared):
+    reveal: Literal["contact"] | None = Field(default=None, description="ask for the contact (audited)")
+    masked: bool = Field(default=False, description="personal data masked, as the workbench first shows it")
+
+
 @routes.get("/api/v1/appeals/{appeal_no}")
 @operation(
     "operators", auth="operator", responses={404: "no such appeal", 503: "the audit cannot be written"}
 )
-async def get_appeal(request: web.Request) -> web.Response:
+async def get_appeal(request: web.Request, query: AppealQuery) -> web.Response:
     """The appeal, from Redis or (past retention) from the record; as the caller's role may see it."""
     runtime = require(request, READERS)
     found = await find_appeal(runtime, request.match_info["appeal_no"])
     if found is None:
         raise NotFound(f"no appeal {request.match_info['appeal_no']}")
-    return json_response(await appeal_view(request, *found))
+    return json_response(await appeal_view(request, *found, reveal=query.reveal, masked=query.masked))
+
+
+@routes.get("/api/v1/units")
+@operation("operators", auth="operator")
+async def list_units(request: web.Request) -> web.Response:
+    """Every member unit of the network: id, name, level, parent (for choosing one by hand)."""
+    runtime = require(request, READERS)
+    network = runtime.config.network
+    items = [
+        {"id": u.id, "name": u.name, "level": u.level, "parent": u.parent}
+        for u in sorted(network.units.values(), key=lambda u: (u.level, u.id))
+    ]
+    return json_response({"count": len(items), "items": items})
 
 
 def _named(runtime: Any, candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:

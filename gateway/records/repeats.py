@@ -88,14 +88,24 @@ async def link_new(
 
 
 async def list_links(
-    engine: AsyncEngine, *, status: str | None = None, kind: str | None = None, limit: int = 100
+    engine: AsyncEngine,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    limit: int = 100,
+    appeal_no: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Links newest first (``status`` and ``kind`` already validated by the caller)."""
+    """Links newest first (``status`` and ``kind`` already validated by the caller); with
+    ``appeal_no``, only the links of that appeal, to earlier ones or from later ones."""
     query = select(appeal_links).order_by(appeal_links.c.at.desc(), appeal_links.c.id.desc()).limit(limit)
     if status:
         query = query.where(appeal_links.c.status == status)
     if kind:
         query = query.where(appeal_links.c.kind == kind)
+    if appeal_no:
+        query = query.where(
+            (appeal_links.c.appeal_no == appeal_no) | (appeal_links.c.earlier_no == appeal_no)
+        )
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
     return [

@@ -10,11 +10,11 @@ from aiohttp import web
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.accounts.auth import who
 from gateway.api.declare import Declared, operation
 from gateway.api.operators import require_operator
 from gateway.errors import NotFound, TransientError
 from gateway.http import json_response
-from gateway.loop.service import OPERATOR
 from gateway.records import periods, render, repeats
 from gateway.records.report import build
 from gateway.runtime import Runtime
@@ -35,6 +35,7 @@ class RepeatsQuery(Declared):
     )
     kind: Literal["repeat", "duplicate"] | None = None
     limit: int = Field(default=100, ge=1, le=500)
+    appeal_no: str | None = Field(default=None, max_length=40, description="only this appeal's links")
 
 
 @routes.get("/api/v1/repeats")
@@ -43,14 +44,16 @@ async def list_repeats(request: web.Request, query: RepeatsQuery) -> web.Respons
     """Repeats and cross-channel duplicates for review, newest first."""
     runtime = require_operator(request)
     status = None if query.status == "all" else query.status
-    items = await repeats.list_links(_records(runtime), status=status, kind=query.kind, limit=query.limit)
+    items = await repeats.list_links(
+        _records(runtime), status=status, kind=query.kind, limit=query.limit, appeal_no=query.appeal_no
+    )
     return json_response({"items": items})
 
 
 async def _decide(request: web.Request, status: repeats.Decision) -> web.Response:
     runtime = require_operator(request)
     no, earlier = request.match_info["appeal_no"], request.match_info["earlier"]
-    if not await repeats.set_status(_records(runtime), no, earlier, status, OPERATOR, runtime.clock()):
+    if not await repeats.set_status(_records(runtime), no, earlier, status, who(request), runtime.clock()):
         raise NotFound(f"no link of {no} to {earlier}")
     return json_response({"appeal_no": no, "earlier": earlier, "status": status})
 
