@@ -20,6 +20,8 @@ _PHONE = re.compile(
     r"|(?<!\d)\d{7,8}(?!\d)"
 )
 _THREE_DIGITS = re.compile(r"\d{3}")
+# appeal numbers (BB-20261202-000042) are the record's own ids, never a citizen's number
+_APPEAL_NO = re.compile(r"(?<![0-9A-Za-z])[A-Z]{1,8}-\d{8}-\d{6}(?!\d)")
 # fields of an event or a record that hold personal data by their name
 PERSONAL_KEYS = frozenset(
     {"name", "citizen_name", "phone", "mobile", "identity", "id_number", "address", "openid", "email"}
@@ -40,6 +42,10 @@ class Masker:
             text = text.replace(value, MASK)
         if not _THREE_DIGITS.search(text):  # every number masked has a run of three digits at least
             return text
+        if _APPEAL_NO.search(text):  # mask around the appeal numbers, keep them whole
+            kept = _APPEAL_NO.findall(text)
+            pieces = [_PHONE.sub(MASK, _ID_NUMBER.sub(MASK, p)) for p in _APPEAL_NO.split(text)]
+            return "".join(p + (kept[i] if i < len(kept) else "") for i, p in enumerate(pieces))
         return _PHONE.sub(MASK, _ID_NUMBER.sub(MASK, text))
 
     def value(self, value: Any) -> Any:

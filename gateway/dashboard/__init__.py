@@ -1,6 +1,7 @@
-"""``/dashboard``: the centre's staff view (Chinese), one static page and a small script, served from
-here (no build step, nothing from elsewhere). It signs in with the operator token (kept in the
-tab's sessionStorage) and reads the operator API with it."""
+"""``/dashboard``: the operators' workbench (Chinese), a static page and its ES modules served from here
+(no build step, nothing from elsewhere; the chart library is vendored by ``make vendor``). It signs
+in with a name and password (a session cookie, :mod:`gateway.accounts.signin`) and works the
+operator API as that person."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from aiohttp import web
 from gateway.api.declare import operation
 
 routes = web.RouteTableDef()
-TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".json": "application/json",
+    ".txt": "text/plain",
+}
 # Read once at import, before the event loop serves: no file reads while serving.
 FILES = {
     p.name: p.read_bytes()
@@ -20,7 +27,10 @@ FILES = {
 }
 HEADERS = {
     "Cache-Control": "no-cache",
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    # the chart library's tooltips carry style attributes: inline styles allowed, scripts never
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
 }
 
@@ -36,12 +46,12 @@ def _file(name: str) -> web.Response:
 @routes.get("/dashboard")
 @operation("dashboard")
 async def page(request: web.Request) -> web.Response:
-    """The staff dashboard page (signs in with the operator token)."""
+    """The operators' workbench (signs in with a name and password)."""
     return _file("index.html")
 
 
 @routes.get("/dashboard/{name}")
 @operation("dashboard", responses={404: "no such file"})
 async def asset(request: web.Request) -> web.Response:
-    """The dashboard's script and style sheet."""
+    """The workbench's scripts, style sheet, phrase table, chart library and its licence."""
     return _file(request.match_info["name"])

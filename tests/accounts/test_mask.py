@@ -55,3 +55,8 @@ def test_a_masked_appeal_holds_no_personal_data_anywhere() -> None:
         assert personal not in dumped, personal
     assert "raw" not in mask_appeal(APPEAL)
     assert has_contact(APPEAL) and not has_contact({"citizen": {"anonymous": True}, "location": {}})
+
+
+def test_appeal_numbers_stay_whole_while_the_numbers_beside_them_are_masked() -> None:
+    text = "BB-20261202-000042 与 BB-20261201-000007 同一人，电话13905521234"
+    assert mask_text(text) == "BB-20261202-000042 与 BB-20261201-000007 同一人，电话***"
