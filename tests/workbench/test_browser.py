@@ -171,3 +171,34 @@ async def test_the_pages_read_in_chinese_draw_their_charts_with_echarts_and_fit_
         )
         assert unlabelled == [], (view, unlabelled)
     assert tab.errors == []
+
+
+async def test_the_queue_updates_itself_and_a_step_someone_else_took_first_is_said_so(
+    staff: Staff, desk: Any
+) -> None:
+    tab: Desk = await desk()
+    await tab.sign_in("wang.li")
+    await tab.page.wait_for_selector("#me-name")
+    await tab.go("#/queue")
+    await tab.page.wait_for_selector("text=人工派单队列")
+    no = await staff.gw.post_appeal(description=UNCLEAR)  # arrives while the page is open
+    await tab.page.locator(f'[data-testid="queue-row"][data-appeal-no="{no}"]').wait_for()
+
+    done = await staff.gw.post_appeal(description="龙子湖区东风街道小区门口垃圾没人清运，臭味很大")
+    record = await staff.gw.wait_state(done, "dispatched")
+    await _unit_reports(staff, done, record.unit, {"type": "signed"})
+    await _unit_reports(staff, done, record.unit, {"type": "replied", "content": "已清运。"})
+    visit = {"satisfaction": "satisfied"}
+    answer = await staff.gw.client.post(
+        f"/api/v1/appeals/{done}/return-visit", json=visit, headers=staff.auth("chen")
+    )
+    assert answer.status == 200
+    await tab.go(f"#/appeal/{done}")
+    approve = tab.page.get_by_test_id("review-approve")
+    await approve.wait_for()
+    first = await staff.gw.client.post(
+        f"/api/v1/appeals/{done}/review", json={"decision": "approve"}, headers=staff.auth("chen")
+    )
+    assert first.status == 200  # a colleague filed it a moment ago
+    await approve.click()
+    await tab.page.wait_for_selector("[data-testid=review-form] .error:has-text('状态已经变化')")
