@@ -46,6 +46,10 @@ def _run(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
+def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([*CLI, "serve", "--config", str(ROOT / "config"), "--port", str(port)], env=env)
+
+
 async def _wait_ready(base: str) -> None:
     async with aiohttp.ClientSession() as http:
         for _ in range(300):
@@ -134,9 +138,7 @@ async def main() -> None:
         for name, role in (("wang.li", "operator"), ("media.bengbu", "supervisor")):
             _run(env, "accounts", "add", name, "--role", role)
             _run(env, "accounts", "password", name, stdin=PASSWORD + "\n")
-        served = subprocess.Popen(
-            [*CLI, "serve", "--config", str(ROOT / "config"), "--port", str(port)], env=env
-        )
+        served = _serve(env, port)
         try:
             base = f"http://127.0.0.1:{port}"
             await _wait_ready(base)
