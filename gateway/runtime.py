@@ -125,6 +125,8 @@ class Runtime:
                 cls = self.registry.kinds[channel.kind]
                 self.adapters[channel.id] = cls(channel.id, channel.settings, context)
         self.records = Records(self, self.database_url) if self.database_url else None
+        if self.records is not None:
+            self.loop.archive = self.records.archived
 
     @property
     def appeals(self) -> Loop:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +57,8 @@ class Intake:
         self.clock = clock
         self.listeners = tuple(listeners)
         self.scripts = Scripts(redis)
+        self.archive: Callable[[str], Awaitable[AppealRecord | None]] | None = None
+        """Where an appeal Redis let go (past retention) is still found: the record (set by the runtime)."""
 
     def _told(self, appeal_no: str, channel_id: str, event: HistoryEvent) -> None:
         step = Stepped(appeal_no, channel_id, event)
@@ -267,7 +269,10 @@ class Intake:
         return [json.loads(item) for item in items]
 
     async def status(self, appeal_no: str) -> AppealStatus | None:
+        """What a channel may show about an appeal; past retention, from the record."""
         record = await self.get(appeal_no)
+        if record is None and self.archive is not None:
+            record = await self.archive(appeal_no)
         if record is None:
             return None
         unit = self.network().get(record.unit) if record.unit else None

@@ -185,6 +185,11 @@ class Records:
     async def search(self, query: SearchQuery) -> dict[str, Any]:
         return await search(self.engine, query)
 
+    async def archived(self, appeal_no: str) -> AppealRecord | None:
+        """The appeal as the record holds it (for the channels' status past retention)."""
+        found = await recorded_appeal(self.engine, appeal_no)
+        return found[0] if found is not None else None
+
 
 async def find_appeal(runtime: Runtime, appeal_no: str) -> tuple[AppealRecord, list[dict[str, Any]]] | None:
     """An appeal and its history: from Redis while it is there, else from the record (past

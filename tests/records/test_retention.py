@@ -11,7 +11,7 @@ from sqlalchemy import select
 from gateway.loop import HistoryEvent
 from gateway.records.retention import Retention
 from gateway.records.schema import appeals, raw_payloads
-from tests.conftest import Gateway, eventually
+from tests.conftest import PORTAL_KEY, Gateway, eventually
 from tests.records.test_recorder import GAS, caught_up
 from tests.test_closed_loop import Api
 
@@ -67,6 +67,10 @@ async def test_a_filed_appeal_leaves_redis_and_is_still_answered_from_the_record
     assert (await api.op("GET", "/api/v1/appeals/BB-20000101-000001"))[0] == 404
     inquiry = await gw.client.get("/api/v1/inquiry", params={"appeal_no": filed_no, "phone_tail": "1234"})
     assert inquiry.status == 200 and (await inquiry.json())["state"] == "filed"  # the citizen too
+    portal = await gw.client.get(f"/open311/v2/requests/{filed_no}.json", params={"api_key": PORTAL_KEY})
+    assert portal.status == 200, await portal.text()  # and the channel it came through
+    (shown,) = await portal.json()
+    assert (shown["service_request_id"], shown["status"]) == (filed_no, "closed")
     assert gw.runtime.records is not None
     async with gw.runtime.records.engine.connect() as conn:
         raw = (await conn.execute(select(raw_payloads).where(raw_payloads.c.appeal_no == filed_no))).all()
