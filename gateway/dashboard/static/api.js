@@ -22,6 +22,7 @@ export function chinese(status, body, retryAfter) {
   if (status === 403 && error.code === "csrf") return "请求未通过安全校验，请刷新页面后重试";
   if (status === 403) return "当前角色无权进行此操作";
   if (status === 404) return "未找到，可能已被删除或编号有误";
+  if (status === 409 && error.detail && error.detail.deadline) return "期限已过，请选择一个将来的时间";
   if (status === 409) return "该诉求的状态已经变化（可能他人已处理），请刷新后再试";
   if (status === 413) return "内容过长";
   if (status === 429) return `尝试过于频繁，请 ${retryAfter || "稍后"} 秒后再试`;

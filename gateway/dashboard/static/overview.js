@@ -1,6 +1,7 @@
 // 概览: what needs attention now (manual queue, deadlines about to be missed, overdue, alerts, dead
 // letters, channels and units in trouble) and the volume charts and unit league table of the record.
 import { api } from "./api.js";
+import { lastWeek } from "./reports.js";
 import { appealLink, BREAKER, channelName, el, KIND, left, pct, row, STATE, STATUS, STEP, table, time,
   toast, unitName, zh, put } from "./ui.js";
 
@@ -90,13 +91,13 @@ export function overview(main, _arg, me) {
   const kpis = el("div", { class: "kpis", "aria-live": "polite" });
   const hourly = el("div", { class: "chart", "data-testid": "chart-hourly", role: "img", "aria-label": "近24小时各渠道每小时来件数" });
   const daily = el("div", { class: "chart", "data-testid": "chart-daily", role: "img", "aria-label": "近30天各渠道每天来件数" });
-  const slots = Object.fromEntries(["soon", "overdue", "alerts", "league", "channels", "units", "dead"].map((k) => [k, el("div", {})]));
+  const slots = Object.fromEntries(["soon", "overdue", "alerts", "league", "report", "channels", "units", "dead"].map((k) => [k, el("div", {})]));
   const card = (title, node) => el("section", { class: "card" }, el("h2", {}, title), node);
   put(main, kpis,
     el("div", { class: "grid" }, card("近24小时来件（按渠道、每小时）", hourly), card("近30天来件（按渠道、每天）", daily)),
     operator ? el("div", { class: "grid" }, card("即将超时（2小时内）", slots.soon), card("告警", slots.alerts)) : null,
     operator ? card("已超期", slots.overdue) : null,
-    card("单位排行（近30天）", slots.league),
+    el("div", { class: "grid" }, card("上周报告", slots.report), card("单位排行（近30天）", slots.league)),
     card("渠道状态", slots.channels),
     operator ? card("投递异常的单位", slots.units) : null,
     operator ? card("死信（投递失败）", slots.dead) : null);
@@ -146,7 +147,21 @@ export function overview(main, _arg, me) {
     }
   }
 
-  fast(); slow();
+  async function report() { // last week's report changes no more: read once
+    try {
+      const week = lastWeek();
+      const r = await api(`/api/v1/reports/weekly/${week}`);
+      put(slots.report, el("div", { class: "kpis" },
+        kpi("来件总数", r.total), kpi("及时签收率", pct(r.timely_response_rate)),
+        kpi("按时答复率", pct(r.on_time_reply_rate)), kpi("满意率", pct(r.satisfaction.rate)),
+        kpi("重复件", r.repeats.repeat)),
+      el("a", { href: "#/reports" }, `查看 ${week.replace("-W", " 年第 ")} 周周报全文`));
+    } catch (e) {
+      put(slots.report, el("p", { class: "muted" }, `报告暂不可用：${e.message}`));
+    }
+  }
+
+  fast(); slow(); report();
   const timers = [setInterval(fast, FAST_MS), setInterval(slow, SLOW_MS)];
   return () => {
     timers.forEach(clearInterval);

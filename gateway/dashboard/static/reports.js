@@ -6,7 +6,7 @@ import { appealLink, channelName, el, pct, row, table, unitName, put } from "./u
 const TREND = { new: "新出现", up: "上升", down: "下降", same: "持平" };
 const DIFFICULT = { overdue: "超期", "returned twice": "两次以上退回", repeated: "重复投诉" };
 
-function lastWeek() {
+export function lastWeek() {
   const d = new Date(Date.now() - 7 * 86400000);
   const day = (d.getUTCDay() + 6) % 7;
   d.setUTCDate(d.getUTCDate() - day + 3); // the week's Thursday decides its ISO year
