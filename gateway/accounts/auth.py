@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -73,23 +74,35 @@ async def _session(request: web.Request, token: str) -> None:
     request[PRINCIPAL] = Principal(session.name, session.role)
 
 
+async def audited(
+    runtime: Runtime,
+    who: Principal,
+    action: str,
+    appeal_no: str | None,
+    *,
+    allowed: bool = True,
+    **detail: Any,
+) -> None:
+    """A row of the audit log: who did or read what (503 when the database cannot take it)."""
+    engine = runtime.records.engine if runtime.records is not None else None
+    await audit.write(
+        engine,
+        runtime.clock(),
+        who.name,
+        who.role.value,
+        action,
+        appeal_no=appeal_no,
+        allowed=allowed,
+        **detail,
+    )
+
+
 async def _audit_action(request: web.Request, who: Principal) -> None:
     """An action done (the history has it too): its row in the audit log; a failure is logged."""
-    runtime: Runtime = request.app[RUNTIME]
-    route = request.match_info.route
-    action = getattr(route.handler, "__name__", "action")[:40]
-    engine = runtime.records.engine if runtime.records is not None else None
+    action = getattr(request.match_info.route.handler, "__name__", "action")[:40]
+    appeal_no = request.match_info.get("appeal_no")
     try:
-        await audit.write(
-            engine,
-            runtime.clock(),
-            who.name,
-            who.role.value,
-            action,
-            appeal_no=request.match_info.get("appeal_no"),
-            method=request.method,
-            path=request.path,
-        )
+        await audited(request.app[RUNTIME], who, action, appeal_no, method=request.method, path=request.path)
     except HotlineError:
         log.error("audit.action_unrecorded", action=action, actor=who.name)
 

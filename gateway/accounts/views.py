@@ -10,7 +10,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from gateway.accounts import audit
-from gateway.accounts.auth import READERS, Principal, principal, require
+from gateway.accounts.auth import READERS, Principal, audited, principal, require
 from gateway.accounts.mask import has_contact, known_of, mask_appeal, mask_history, mask_text, mask_value
 from gateway.accounts.store import Role
 from gateway.errors import Forbidden
@@ -21,31 +21,9 @@ from gateway.runtime import Runtime
 from gateway.supervision import supervision_of
 
 
-async def record_read(
-    runtime: Runtime,
-    who: Principal,
-    action: str,
-    appeal_no: str | None,
-    *,
-    allowed: bool = True,
-    **detail: Any,
-) -> None:
-    engine = runtime.records.engine if runtime.records is not None else None
-    await audit.write(
-        engine,
-        runtime.clock(),
-        who.name,
-        who.role.value,
-        action,
-        appeal_no=appeal_no,
-        allowed=allowed,
-        **detail,
-    )
-
-
 async def refuse(runtime: Runtime, who: Principal, action: str, appeal_no: str | None, message: str) -> None:
     """Audit a refused attempt at personal data, then answer 403."""
-    await record_read(runtime, who, action, appeal_no, allowed=False)
+    await audited(runtime, who, action, appeal_no, allowed=False)
     raise Forbidden(message, role=who.role.value)
 
 
@@ -78,7 +56,7 @@ async def appeal_view(
             "masked": True,
         }
     if has_contact(appeal):
-        await record_read(runtime, who, audit.REVEAL_CONTACT if reveal else audit.READ_APPEAL, appeal_no)
+        await audited(runtime, who, audit.REVEAL_CONTACT if reveal else audit.READ_APPEAL, appeal_no)
     return body | {"appeal": appeal, "history": history, "masked": False}
 
 
@@ -89,7 +67,7 @@ async def contact_view(request: web.Request, record: AppealRecord) -> dict[str, 
     appeal_no = record.appeal.appeal_no
     if who.role is Role.supervisor:
         await refuse(runtime, who, audit.REVEAL_CONTACT, appeal_no, "supervisors never see personal data")
-    await record_read(runtime, who, audit.REVEAL_CONTACT, appeal_no)
+    await audited(runtime, who, audit.REVEAL_CONTACT, appeal_no)
     appeal = record.appeal
     return {
         "appeal_no": appeal_no,
@@ -111,7 +89,7 @@ async def search_scope(request: web.Request, query: SearchQuery) -> SearchQuery:
             raise Forbidden("supervisors search supervised appeals only", role=who.role.value)
         return query.model_copy(update={"supervised": True})
     if query.phone:
-        await record_read(runtime, who, audit.SEARCH_PHONE, None)
+        await audited(runtime, who, audit.SEARCH_PHONE, None)
     return query
 
 
