@@ -78,7 +78,7 @@ async def test_bar_channels_metrics_health_and_dashboard(gateway: Gateway, confi
     assert ready.status == 200, await ready.text()
     page = await gateway.client.get("/dashboard")
     assert page.status == 200 and page.content_type == "text/html"
-    assert "渠道状态" in await page.text()
+    assert "12345 热线工作台" in await page.text()
     assert (await gateway.client.get("/dashboard/app.js")).status == 200
     assert (await gateway.client.get("/api/v1/channels")).status == 401
     await settle()
