@@ -202,3 +202,27 @@ async def test_the_queue_updates_itself_and_a_step_someone_else_took_first_is_sa
     assert first.status == 200  # a colleague filed it a moment ago
     await approve.click()
     await tab.page.wait_for_selector("[data-testid=review-form] .error:has-text('状态已经变化')")
+
+
+async def test_an_endpoint_disabled_by_410_is_re_enabled_from_the_appeal_and_the_unit_gets_it(
+    staff: Staff, desk: Any
+) -> None:
+    staff.gw.receiver.statuses["gas-supply"] = [410]  # the unit's endpoint says: gone
+    no = await staff.gw.post_appeal(description="小区楼道里燃气泄漏，煤气味很重")
+    await staff.gw.receiver.wait_for(1)
+
+    async def disabled() -> bool:
+        units = await staff.gw.client.get("/api/v1/units/health", headers=staff.auth("chen"))
+        return any(
+            u["id"] == "gas-supply" and u["status"] == "disabled" for u in (await units.json())["items"]
+        )
+
+    await eventually(disabled)
+    tab: Desk = await desk()
+    await tab.sign_in("wang.li")
+    await tab.page.wait_for_selector("#me-name")
+    await tab.go(f"#/appeal/{no}")
+    await tab.page.get_by_role("button", name="重新启用").click()
+    arrived = await staff.gw.receiver.wait_for(2)  # the parked delivery goes out again
+    assert arrived[1].unit == "gas-supply" and no.encode() in arrived[1].body
+    assert tab.errors == []

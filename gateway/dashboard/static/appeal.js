@@ -57,7 +57,7 @@ function form(title, fields, submitText, onSubmit, testid) {
 const labelled = (label, input) => el("label", { class: "field" }, label, input);
 const note = (required) => labelled(required ? "说明（必填）" : "说明（可选）", el("textarea", { name: "note", rows: 2, maxLength: 2000, required: !!required }));
 
-function actions(no, record, me, dead, refresh) {
+function actions(no, record, me, dead, units, refresh) {
   if (me.role === "supervisor") return null;
   const post = (path, body) => api(`/api/v1/appeals/${encodeURIComponent(no)}/${path}`, { method: "POST", body });
   const done = (message) => { toast(message); refresh(); };
@@ -110,6 +110,14 @@ function actions(no, record, me, dead, refresh) {
         catch (err) { toast(err.message, true); e.target.disabled = false; }
       } }, "重新投递")));
   }
+  for (const u of units.filter((x) => x.status === "disabled" && (x.id === record.unit || dead.some((d) => d.unit === x.id)))) {
+    out.push(el("div", { class: "card" }, el("h3", {}, `${u.name} 的接收地址已停用`),
+      el("button", { type: "button", onclick: async (e) => {
+        e.target.disabled = true;
+        try { await api(`/api/v1/units/${encodeURIComponent(u.id)}/enable`, { method: "POST" }); done(`已重新启用 ${u.name} 的接收地址`); }
+        catch (err) { toast(err.message, true); e.target.disabled = false; }
+      } }, "重新启用")));
+  }
   return out.length ? el("section", {}, el("h2", {}, "操作"), el("div", { class: "actions" }, out)) : null;
 }
 
@@ -148,10 +156,11 @@ export function appeal(main, no, me) {
       return;
     }
     const optional = (p) => p.catch(() => null);
-    const [sent, linked, dead] = await Promise.all([
+    const [sent, linked, dead, health] = await Promise.all([
       optional(api(`${path}/deliveries`)),
       operator ? optional(api(`/api/v1/repeats?status=all&appeal_no=${encodeURIComponent(no)}`)) : null,
-      operator ? optional(api("/api/v1/dead-letters")) : null]);
+      operator ? optional(api("/api/v1/dead-letters")) : null,
+      operator ? optional(api("/api/v1/units/health")) : null]);
     const a = record.appeal;
     const decision = record.decision || {};
     const contact = el("div", { "data-testid": "contact" });
@@ -187,7 +196,8 @@ export function appeal(main, no, me) {
             ["督办", sup ? `${sup.note}（期限 ${time(sup.deadline)}，${left(sup.deadline)}；${actorName(sup.by)}）` : null]]),
           el("h3", {}, "派单依据"), el("p", { "data-testid": "explanation" }, zh(decision.explanation) || "—"),
           (decision.candidates || []).length ? el("ol", {}, decision.candidates.map((c) => el("li", {}, unitName(c.unit), el("small", {}, " ", zh(c.reason))))) : null)),
-      actions(no, record, me, (dead && dead.items ? dead.items : []).filter((d) => d.appeal_no === no), load),
+      actions(no, record, me, (dead && dead.items ? dead.items : []).filter((d) => d.appeal_no === no),
+        health ? health.items : [], load),
       el("section", { class: "card" }, el("h2", {}, "办理时间线"), timeline(record.history || [])),
       el("section", { class: "card" }, el("h2", {}, "投递记录"), sent ? deliveries(sent.items) : el("p", { class: "muted" }, "暂无")),
       operator ? el("section", { class: "card" }, el("h2", {}, "重复件与关联"), linked ? links(linked.items, no, me, load) : el("p", { class: "muted" }, "暂无")) : null);
