@@ -9,6 +9,10 @@ import { assign, unitChooser } from "./queue.js";
 const OPEN = ["accepted", "manual", "dispatched", "signed", "handling", "replied", "visited", "reviewed"];
 const DETAIL = { note: "说明", reason: "原因", days: "延期天数", satisfaction: "满意度", decision: "决定", unit: "单位",
   deadline: "期限", reply: "答复内容", content: "内容", step: "环节", due_at: "时限" };
+const ORDER = ["accepted", "manual", "dispatched", "signed", "handling", "replied", "visited", "reviewed", "filed"];
+const DONE_AT = { dispatch_by: "dispatched", sign_by: "signed", reply_by: "replied" };
+// whether the step a deadline is for has been taken (the deadline then shows no time left)
+const stepDone = (step, state) => ORDER.indexOf(state) >= ORDER.indexOf(DONE_AT[step] || "filed");
 const DECISION = { approve: "同意", deny: "不同意", reopen: "退回重办" };
 
 function facts(pairs) {
@@ -176,7 +180,8 @@ export function appeal(main, no, me) {
     } }, "显示联系方式（将记入审计）") : null;
     put(contact, facts([["姓名", a.citizen.name || (a.citizen.anonymous ? "匿名" : "未留")], ["电话", a.citizen.phone || "未留"],
       ["地址", a.location.address || "未留"]]), showContact);
-    const deadlines = Object.entries(record.deadlines || {}).filter(([k]) => STEP[k]).map(([k, v]) => [`${STEP[k]}时限`, `${time(v)}（${left(v)}）`]);
+    const deadlines = Object.entries(record.deadlines || {}).filter(([k]) => STEP[k] && k !== "supervision")
+      .map(([k, v]) => [`${STEP[k]}时限`, `${time(v)}（${stepDone(k, record.state) ? "已完成" : left(v)}）`]);
     const sup = record.supervision;
     put(main, 
       el("h2", {}, `诉求 ${no} `, el("span", { class: "badge", "data-testid": "appeal-state" }, STATE[record.state] || "—"),
