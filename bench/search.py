@@ -8,7 +8,10 @@ messages-hot.jsonl (spread over a year, 17 channels, units, states, categories, 
 written by the recorder's own upserts, then times ``gateway.records.search.search`` (the count and
 the page, as the API answers) for each kind of query, Q times each with varied values, and prints
 p50 / p95 / max in milliseconds. The reference row is the lookup of one appeal by its number
-(a unique index): what any query costs at the least on that database.
+(a unique index): what any query costs at the least on that database. Two-character words are
+timed twice in the same database: through the bigram index, and scanned for as before migration
+0005 (the same search with no term counted as indexed). ``--backfill`` times migration 0005 over
+N appeals recorded before it instead.
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from alembic import command
+from sqlalchemy import Connection, func, select, text
 
 from bench._common import read_jsonl, sample_config
+from gateway.records import search as search_module
 from gateway.records import write
 from gateway.records.db import make_engine
-from gateway.records.migrate import upgrade
+from gateway.records.migrate import alembic_config, upgrade
 from gateway.records.rows import appeal_row
 from gateway.records.schema import appeals
 from gateway.records.search import SearchQuery, search
@@ -40,9 +45,12 @@ from normalizer import SHANGHAI, Appeal
 
 STATES = ["dispatched", "signed", "handling", "replied", "visited", "filed", "filed", "filed", "manual"]
 START = datetime(2025, 12, 1, tzinfo=SHANGHAI)
-TRGM_INDEX = (
-    "CREATE INDEX ix_appeals_text_trgm ON appeals USING gin ((subject || ' ' || content) gin_trgm_ops)"
-)
+INDEXES = {  # PostgreSQL's text indexes, made after the rows
+    "ix_appeals_text_trgm": (
+        "CREATE INDEX ix_appeals_text_trgm ON appeals USING gin ((subject || ' ' || content) gin_trgm_ops)"
+    ),
+    "ix_appeals_bigrams": "CREATE INDEX ix_appeals_bigrams ON appeals USING gin (bigrams)",
+}
 
 
 def build(n: int, seed: int = 7) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
@@ -118,7 +126,9 @@ def queries(
         "reference: one appeal by number": lambda r: {"appeal_no": f"{r.randrange(n_appeals):06d}"},
         "q: a phrase of the text": lambda r: {"q": phrase(r)},
         "q + unit": lambda r: {"q": phrase(r), "unit": unit(r)},
-        "q: a two-character word (scanned)": lambda r: {"q": pick("word")(r)},
+        "q: a two-character word (bigrams)": lambda r: {"q": pick("word")(r)},
+        "q: the same, scanned (before 0005)": lambda r: {"q": pick("word")(r), "scan": True},
+        "q: a two-character word + unit": lambda r: {"q": pick("word")(r), "unit": unit(r)},
         "phone: last four digits": lambda r: {"phone": phone(r)[-4:]},
         "phone: the whole number": lambda r: {"phone": phone(r)},
         "unit + state": lambda r: {"unit": unit(r), "state": r.choice(STATES)},
@@ -130,21 +140,23 @@ def queries(
 
 
 async def fill(url: str, rows: list[dict[str, Any]]) -> float:
-    """Write the rows with the recorder's upserts; on PostgreSQL the trigram index is made after
-    them, as ``CREATE INDEX`` on a filled table (what the migration makes, sooner)."""
+    """Write the rows with the recorder's upserts; on PostgreSQL the trigram and bigram indexes are
+    made after them, as ``CREATE INDEX`` on a filled table (what the migrations make, sooner)."""
     engine = make_engine(url)
     await upgrade(engine)
     postgres = engine.dialect.name == "postgresql"
     started = time.perf_counter()
     if postgres:
         async with engine.begin() as conn:
-            await conn.exec_driver_sql("DROP INDEX ix_appeals_text_trgm")
+            for index in INDEXES:
+                await conn.exec_driver_sql(f"DROP INDEX {index}")
     for i in range(0, len(rows), 2000):
         async with engine.begin() as conn:
             await write.upsert_appeals(conn, rows[i : i + 2000])
     if postgres:
         async with engine.begin() as conn:
-            await conn.exec_driver_sql(TRGM_INDEX)
+            for create in INDEXES.values():
+                await conn.exec_driver_sql(create)
         async with engine.connect() as conn:
             await conn.exec_driver_sql("COMMIT")
             await conn.exec_driver_sql("VACUUM ANALYZE")
@@ -153,6 +165,33 @@ async def fill(url: str, rows: list[dict[str, Any]]) -> float:
             await conn.exec_driver_sql("ANALYZE")
     await engine.dispose()
     return time.perf_counter() - started
+
+
+async def backfill(url: str, rows: list[dict[str, Any]]) -> tuple[float, float]:
+    """``--backfill``: the rows written as the recorder of revision 0004 did (no bigrams), then the
+    migration to 0005 timed (it fills every row's bigrams, a batch at a time, and indexes them).
+    Returns (seconds to fill, seconds of the migration)."""
+    engine = make_engine(url)
+    await upgrade(engine)
+
+    def to_0004(connection: Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0004_sessions")
+
+    started = time.perf_counter()
+    async with engine.begin() as conn:
+        await conn.run_sync(to_0004)
+    for i in range(0, len(rows), 2000):
+        async with engine.begin() as conn:
+            batch = [{k: v for k, v in r.items() if k != "bigrams"} for r in rows[i : i + 2000]]
+            await conn.execute(appeals.insert(), batch)
+    filled = time.perf_counter() - started
+    started = time.perf_counter()
+    await upgrade(engine)
+    migrated = time.perf_counter() - started
+    await engine.dispose()
+    return filled, migrated
 
 
 async def measure(url: str, kinds: dict[str, Any], n: int, count: int) -> dict[str, list[float]]:
@@ -173,12 +212,33 @@ async def measure(url: str, kinds: dict[str, Any], n: int, count: int) -> dict[s
                     await conn.execute(
                         select(appeals).where(appeals.c.appeal_no == prefix[params["appeal_no"]])
                     )
+            elif params.pop("scan", False):  # every term scanned for, as before the bigrams
+                indexed = search_module.indexed
+                search_module.indexed = lambda _term: False
+                try:
+                    await search(engine, SearchQuery.model_validate(params))
+                finally:
+                    search_module.indexed = indexed
             else:
                 await search(engine, SearchQuery.model_validate(params))
             spent.append((time.perf_counter() - started) * 1000)
         times[name] = spent
     await engine.dispose()
     return times
+
+
+async def size_mb(url: str) -> float:
+    """The database's size on disk (SQLite: the file after a checkpoint), in MB."""
+    engine = make_engine(url)
+    async with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            pages = await conn.scalar(text("PRAGMA page_count"))
+            size = int(pages or 0) * int(await conn.scalar(text("PRAGMA page_size")) or 0)
+        else:
+            size = int(await conn.scalar(text("SELECT pg_database_size(current_database())")) or 0)
+    await engine.dispose()
+    return round(size / 1e6, 1)
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -221,11 +281,17 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 await admin.execute(f'CREATE DATABASE "{name}"')
                 url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
             try:
+                if args.backfill:
+                    fill_s, migrate_s = await backfill(url, rows)
+                    print(f"{kind}: filled at 0004 in {fill_s:.0f} s, migrated to 0005 in {migrate_s:.1f} s")
+                    out[kind] = {"fill_seconds": round(fill_s, 1), "migrate_seconds": round(migrate_s, 1)}
+                    continue
                 fill_s = await fill(url, rows)
                 print(f"{kind}: filled in {fill_s:.0f} s; querying...", flush=True)
                 times = await measure(url, kinds, args.appeals, args.queries)
                 out[kind] = {
                     "fill_seconds": round(fill_s, 1),
+                    "size_mb": await size_mb(url),
                     "queries": {k: summary(v) for k, v in times.items()},
                 }
             finally:
@@ -241,6 +307,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--backfill", action="store_true", help="time migration 0005 over N appeals instead")
     parser.add_argument("--url", help="measure this database, filled before, instead of filling new ones")
     args = parser.parse_args()
     result = asyncio.run(main_async(args))
@@ -248,7 +315,10 @@ def main() -> None:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return
     for kind, found in result.items():
-        print(f"\n{kind} ({args.appeals} appeals, {args.queries} queries each), ms")
+        if "queries" not in found:
+            continue
+        size = f", {found['size_mb']} MB" if "size_mb" in found else ""
+        print(f"\n{kind} ({args.appeals} appeals{size}, {args.queries} queries each), ms")
         print(f"  {'query':<34} {'p50':>8} {'p95':>8} {'max':>8}")
         for name, t in found["queries"].items():
             print(f"  {name:<34} {t['p50']:>8.1f} {t['p95']:>8.1f} {t['max']:>8.1f}")

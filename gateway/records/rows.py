@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from gateway.records.bigrams import bigrams
 from normalizer import Appeal
 from normalizer.phone import national_digits, normalize_phone
 from router.places import Gazetteer
@@ -67,6 +68,7 @@ def appeal_row(fields: Mapping[str, str], county_of: CountyOf, now: datetime) ->
         "appeal": appeal.model_dump(mode="json"),
         "record": {k: v for k, v in fields.items() if k != "appeal"},
         "recorded_at": now,
+        "bigrams": bigrams(appeal.subject, appeal.content),
     }
 
 

@@ -26,6 +26,8 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import TypeEngine
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -46,6 +48,30 @@ class UtcDateTime(TypeDecorator[datetime]):
         if not isinstance(value, datetime):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Bigrams(TypeDecorator[list[str]]):
+    """An appeal's character bigrams (:mod:`gateway.records.bigrams`), a list in Python. PostgreSQL:
+    a ``text[]`` (a GIN index answers ``@>``); SQLite: one text of space-separated bigrams, indexed
+    by the FTS5 table ``appeals_bigrams``."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(Text()))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value: list[str] | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return list(value) if dialect.name == "postgresql" else " ".join(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[str] | None:
+        if value is None:
+            return None
+        return list(value) if dialect.name == "postgresql" else str(value).split()
 
 
 Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite's rowid alias must be INTEGER
@@ -87,6 +113,7 @@ appeals = Table(
     Column("record", JSON, nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
     Column("dropped_at", UtcDateTime),
+    Column("bigrams", Bigrams, nullable=False),  # the index of two-character words, not for BI tools
 )
 
 appeal_events = Table(

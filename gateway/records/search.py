@@ -1,6 +1,8 @@
-"""Search for operators: Chinese full text over subject and content (SQLite FTS5 with the trigram
-tokenizer; PostgreSQL pg_trgm), the phone by its normalized number or last four digits, unit, state,
-channel, category, area and time; newest first, a page at a time."""
+"""Search for operators: Chinese full text over subject and content (words of three characters or
+more: SQLite FTS5 with the trigram tokenizer, PostgreSQL pg_trgm; two-character words: the index of
+the appeals' character bigrams, :mod:`gateway.records.bigrams`; one character: a scan), the phone by
+its normalized number or last four digits, unit, state, channel, category, area and time; newest
+first, a page at a time."""
 
 from __future__ import annotations
 
@@ -9,16 +11,18 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Select, Text, and_, func, literal_column, or_, select, text, type_coerce
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.errors import BadRequest
 from gateway.loop import State
+from gateway.records.bigrams import indexed
 from gateway.records.schema import appeals
 from normalizer import SHANGHAI
 from normalizer.phone import normalize_phone
 
-TRIGRAM = 3  # shorter terms cannot use the trigram indexes: they are scanned for
+TRIGRAM = 3  # shorter terms cannot use the trigram indexes (pairs use the bigrams)
 COUNT_CAP = 1000  # PostgreSQL text searches count this many matches at most
 YEARS = (2000, 2100)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -94,32 +98,53 @@ def _like(term: str) -> str:
 
 
 def _fts_match(terms: list[str]) -> str:
-    """One FTS5 query: every term as a quoted phrase (a substring, through the trigram index)."""
+    """One FTS5 query: every term as a quoted phrase (a substring, through the trigram index; a
+    bigram, one token of ``appeals_bigrams``)."""
     return " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def _kinds(terms: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """The terms by how they are found: (three characters or more: the trigram index; two indexed
+    characters: the bigram index; the rest, one character or a pair with another character: a scan)."""
+    long = [t for t in terms if len(t) >= TRIGRAM]
+    pairs = [t for t in terms if len(t) < TRIGRAM and indexed(t)]
+    short = [t for t in terms if len(t) < TRIGRAM and not indexed(t)]
+    return long, pairs, short
+
+
+def _fts_rowids(table: str, terms: list[str]) -> Select[Any]:
+    """The rowids of the appeals an FTS5 table (``appeals_fts`` or ``appeals_bigrams``) matches."""
+    return (
+        select(literal_column("rowid"))
+        .select_from(text(table))
+        .where(text(f"{table} MATCH :{table}").bindparams(**{table: _fts_match(terms)}))
+    )
 
 
 def _text_filters(terms: list[str], dialect: str) -> list[ColumnElement[bool]]:
     """Every term in the subject or the content. Terms of three characters or more go through the
-    index (SQLite: the FTS5 table, tested by rowid while the page is read newest first: ``+id``
-    keeps SQLite from reading every match's row; PostgreSQL: the pg_trgm index); shorter ones are
-    scanned for."""
-    long = [t for t in terms if len(t) >= TRIGRAM]
+    trigram index, two-character words through the bigram index (SQLite: the FTS5 tables, tested by
+    rowid while the page is read newest first: ``+id`` keeps SQLite from reading every match's row;
+    PostgreSQL: the pg_trgm index, and ``bigrams @> ARRAY[...]`` on its GIN index); one character,
+    or two with one that is not indexed, is scanned for."""
+    long, pairs, short = _kinds(terms)
     where: list[ColumnElement[bool]] = []
     if dialect == "sqlite":
+        rowid: ColumnElement[int] = literal_column("+appeals.id")
         if long:
-            fts: Select[Any] = (
-                select(literal_column("rowid"))
-                .select_from(text("appeals_fts"))
-                .where(text("appeals_fts MATCH :match").bindparams(match=_fts_match(long)))
-            )
-            where.append(literal_column("+appeals.id").in_(fts))
-        for like in (_like(t) for t in terms if len(t) < TRIGRAM):
+            where.append(rowid.in_(_fts_rowids("appeals_fts", long)))
+        if pairs:
+            where.append(rowid.in_(_fts_rowids("appeals_bigrams", pairs)))
+        for like in (_like(t) for t in short):
             subject, content = appeals.c.subject, appeals.c.content
             where.append(or_(subject.like(like, escape="\\"), content.like(like, escape="\\")))
         return where
     # the same expression as the trigram index
     whole: ColumnElement[str] = literal_column("(appeals.subject || ' ' || appeals.content)")
-    return [whole.like(_like(t), escape="\\") for t in terms]  # Chinese has no case: LIKE is cheaper
+    where = [whole.like(_like(t), escape="\\") for t in long + short]  # Chinese has no case: LIKE is cheaper
+    if pairs:
+        where.append(type_coerce(appeals.c.bigrams, ARRAY(Text())).contains(pairs))
+    return where
 
 
 def conditions(query: SearchQuery, dialect: str, *, county: bool = False) -> list[ColumnElement[bool]]:
@@ -171,11 +196,17 @@ def _item(row: Any) -> dict[str, Any]:
     }
 
 
-def _only_indexed_text(query: SearchQuery) -> bool:
-    """Whether the query is words of three characters or more and nothing else."""
+def _indexed_text_count(query: SearchQuery) -> Select[Any] | None:
+    """SQLite: when the query is words found through the FTS5 indexes and nothing else, its count
+    read from those indexes alone (no appeal's row is read); else None."""
     others = query.model_dump(exclude={"q", "page", "per_page"}, exclude_none=True)
-    terms = query.terms()
-    return bool(terms) and not others and all(len(t) >= TRIGRAM for t in terms)
+    long, pairs, short = _kinds(query.terms())
+    if others or short or not (long or pairs):
+        return None
+    matched = _fts_rowids("appeals_fts", long) if long else _fts_rowids("appeals_bigrams", pairs)
+    if long and pairs:
+        matched = matched.where(literal_column("rowid").in_(_fts_rowids("appeals_bigrams", pairs)))
+    return select(func.count()).select_from(matched.subquery())
 
 
 def statements(
@@ -188,12 +219,9 @@ def statements(
     where = and_(True, *conditions(query, dialect, county=county))
     count = select(func.count()).select_from(appeals).where(where)
     text_on_postgres = dialect != "sqlite" and bool(query.terms())
-    if dialect == "sqlite" and _only_indexed_text(query):  # counted in the FTS5 index alone
-        count = (
-            select(func.count())
-            .select_from(text("appeals_fts"))
-            .where(text("appeals_fts MATCH :match").bindparams(match=_fts_match(query.terms())))
-        )
+    indexed_count = _indexed_text_count(query) if dialect == "sqlite" else None
+    if indexed_count is not None:
+        count = indexed_count
     elif text_on_postgres:
         count = select(func.count()).select_from(
             select(appeals.c.id).where(where).limit(COUNT_CAP + 1).subquery()

@@ -4,15 +4,21 @@ the queries use."""
 from __future__ import annotations
 
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from alembic import command
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.records.db import make_engine
-from gateway.records.migrate import MIGRATIONS, MigrationFailed, current, head, upgrade
-from gateway.records.schema import metadata
+from gateway.records.migrate import MIGRATIONS, MigrationFailed, alembic_config, current, head, upgrade
+from gateway.records.rows import appeal_row
+from gateway.records.schema import appeals, metadata
+from gateway.records.search import parse_query, search
+from normalizer import SHANGHAI
+from tests.records.seed import appeal_hash
 
 FAILING = '''"""A migration that fails half-way."""
 import sqlalchemy as sa
@@ -79,4 +85,45 @@ async def test_a_failing_first_migration_leaves_an_empty_database(tmp_path: Path
             await upgrade(engine, scripts)
         assert await _tables(engine) == {}
     finally:
+        await engine.dispose()
+
+
+async def test_appeals_recorded_before_the_bigrams_are_found_by_two_character_words(
+    database_url: str,
+) -> None:
+    """0005 fills the bigrams of the appeals already recorded, a batch of 1,000 at a time."""
+    engine = make_engine(database_url)
+
+    def back_to_0004(connection: Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0004_sessions")
+
+    t0 = datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)
+    rows = []
+    for i in range(1003):  # one batch and a bit
+        h = appeal_hash(
+            f"BB-20261102-{i + 1:06d}",
+            content=f"第{i}号楼{'噪音扰民' if i % 2 == 0 else '夜里施工'}",
+            received_at=t0 + timedelta(minutes=i),
+        )
+        row = appeal_row(h, lambda _a: None, t0)
+        del row["bigrams"]  # as 0004's recorder wrote it
+        rows.append(row)
+    try:
+        await upgrade(engine)
+        async with engine.begin() as conn:
+            await conn.run_sync(back_to_0004)
+        assert "bigrams" not in (await _tables(engine))["appeals"]
+        async with engine.begin() as conn:
+            await conn.execute(appeals.insert(), rows)
+        assert await upgrade(engine) == ("0004_sessions", head())
+        noise = await search(engine, parse_query({"q": ["噪音"], "per_page": ["1"]}))
+        assert (noise["total"], noise["items"][0]["appeal_no"]) == (502, "BB-20261102-001003")
+        works = await search(engine, parse_query({"q": ["施工"], "per_page": ["1"]}))
+        assert (works["total"], works["items"][0]["appeal_no"]) == (501, "BB-20261102-001002")
+        assert (await search(engine, parse_query({"q": ["噪音 施工"]})))["total"] == 0
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(appeals.delete())
         await engine.dispose()

@@ -1,6 +1,6 @@
-"""Search finds exactly the appeals it should: by a phrase of the text, the phone or its last four
-digits, unit and state, channel, category, area, time; newest first, a page at a time; bad
-parameters get a 400 naming them."""
+"""Search finds exactly the appeals it should: by a phrase of the text or a two-character word, the
+phone or its last four digits, unit and state, channel, category, area, time; newest first, a page
+at a time; bad parameters get a 400 naming them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.errors import BadRequest
 from gateway.records import search as search_module
+from gateway.records import write
+from gateway.records.rows import appeal_row
 from gateway.records.search import parse_query, search
 from normalizer import SHANGHAI
 from tests.records.seed import appeal_hash, seed
@@ -61,12 +63,81 @@ async def found(engine: AsyncEngine, **params: str) -> list[str]:
 
 
 async def test_by_phrase_newest_first(seeded: AsyncEngine) -> None:
-    assert await found(seeded, q="燃气") == ["5", "3", "1"]  # two characters: scanned for
+    assert await found(seeded, q="燃气") == ["5", "3", "1"]  # two characters: the bigram index
     assert await found(seeded, q="燃气泄漏") == ["1"]
     assert await found(seeded, q="燃气 漏气") == ["5"]  # every word
     assert await found(seeded, q="煤气味很重") == ["1"]
     assert await found(seeded, q="自来水停水") == []
     assert await found(seeded, q="100%") == []  # LIKE wildcards are only characters
+
+
+WORDS = [  # (subject, content, unit, state)
+    ("夜间噪音", "楼下酒吧每晚营业到凌晨", "ecology-bureau", "dispatched"),  # the word in the subject only
+    ("反映问题", "工地施工噪音很大，影响休息", "housing-bureau", "signed"),  # in the content only
+    ("反映问题", "噪声很大，音响开到深夜", "ecology-bureau", "dispatched"),  # 噪 and 音 apart
+    ("垃圾清运", "小区垃圾没人清运，噪 音也大", "ecology-bureau", "signed"),  # 噪 音: not adjacent
+    ("停水通知", "3号楼停水两天，5G信号也差", "water-supply", "dispatched"),
+    ("Ａ区停水", "全角字母Ａ区的路灯坏了", "water-supply", "signed"),  # a full-width letter: scanned
+]
+
+
+@pytest.fixture
+async def words(engine: AsyncEngine) -> AsyncEngine:
+    hashes = [
+        appeal_hash(
+            f"BB-20261103-{i + 1:06d}",
+            subject=subject,
+            content=content,
+            unit=unit,
+            state=state,
+            received_at=T0 + timedelta(days=1, hours=i),
+        )
+        for i, (subject, content, unit, state) in enumerate(WORDS)
+    ]
+    await seed(engine, hashes)
+    return engine
+
+
+async def test_a_two_character_word_finds_exactly_the_appeals_holding_it(words: AsyncEngine) -> None:
+    assert await found(words, q="噪音") == ["2", "1"]  # subject or content, never 噪 ... 音 apart
+    assert await found(words, q="噪声") == ["3"]
+    assert await found(words, q="音噪") == []
+    assert await found(words, q="清运") == ["4"]
+    assert await found(words, q="噪音 施工") == ["2"]  # every word
+    assert await found(words, q="噪音 影响休息") == ["2"]  # with a phrase of the trigram index
+    assert await found(words, q="噪音 酒吧每晚") == ["1"]
+    assert await found(words, q="3号 5G") == ["5"]  # letters and digits pair too
+    assert await found(words, q="号楼") == ["5"]
+
+
+async def test_a_two_character_word_with_other_filters(words: AsyncEngine) -> None:
+    assert await found(words, q="噪音", unit="ecology-bureau") == ["1"]
+    assert await found(words, q="噪音", state="signed") == ["2"]
+    assert await found(words, q="停水", unit="water-supply", state="dispatched") == ["5"]
+    assert await found(words, q="停水", unit="ecology-bureau") == []
+    result = await search(words, parse_query({"q": ["停水"], "per_page": ["1"], "page": ["2"]}))
+    assert (result["total"], [i["appeal_no"][-1] for i in result["items"]]) == (2, ["5"])
+
+
+async def test_one_character_and_unindexed_pairs_are_scanned_for(words: AsyncEngine) -> None:
+    assert await found(words, q="噪") == ["4", "3", "2", "1"]
+    assert await found(words, q="Ａ区") == ["6"]  # a full-width letter is not indexed: still found
+    assert await found(words, q="噪 音") == ["4", "3", "2", "1"]  # two words of one character
+
+
+async def test_a_changed_text_is_found_by_its_new_words_only(words: AsyncEngine) -> None:
+    changed = appeal_hash(
+        "BB-20261103-000002",
+        subject="反映问题",
+        content="路面积水，车辆难行",
+        unit="housing-bureau",
+        received_at=T0 + timedelta(days=1, hours=1),
+    )
+    changed["updated_at"] = (T0 + timedelta(days=2)).isoformat()
+    async with words.begin() as conn:
+        await write.upsert_appeals(conn, [appeal_row(changed, lambda _a: None, T0 + timedelta(days=2))])
+    assert await found(words, q="噪音") == ["1"]
+    assert await found(words, q="积水") == ["2"]
 
 
 async def test_by_phone_or_its_last_four_digits(seeded: AsyncEngine) -> None:
