@@ -60,11 +60,13 @@ test-deps:
 bench: dev
 	$(BIN)/python -m bench.e2e
 
-# Every inbound surface, 100,000 inputs each: the channels (bench/fuzz.py) and the gateway's own
-# APIs (bench/fuzz_api.py, needs Redis: REDIS_URL, default 127.0.0.1:6379). 0 5xx and 0 crashes, or it fails.
+# Every inbound surface, 100,000 inputs each: the channels' HTTP routes (bench/fuzz.py), the mail the
+# mailbox kind reads (bench/fuzz_mail.py, no server) and the gateway's own APIs (bench/fuzz_api.py).
+# Redis: REDIS_URL, default 127.0.0.1:6379. 0 5xx and 0 crashes, or it fails.
 FUZZ_EXAMPLES ?= 100000
 fuzz: dev
 	$(BIN)/python -m bench.fuzz --examples $(FUZZ_EXAMPLES)
+	$(BIN)/python -m bench.fuzz_mail --examples $(FUZZ_EXAMPLES)
 	$(BIN)/python -m bench.fuzz_api --examples $(FUZZ_EXAMPLES)
 
 # The workbench's chart library, vendored from the npm registry at a pinned version with its licence:

@@ -11,7 +11,9 @@ Life of an adapter:
    credential is a result, not an exception.
 3. ``start()`` begins work (a poller starts polling); ``aclose()`` stops it. Both are idempotent.
 4. Webhook kinds return ``routes()``, mounted under ``/channels/{channel_id}``; a kind whose protocol
-   fixes its own URLs (Open311) adds ``shared_routes()`` serving all its channels.
+   fixes its own URLs (Open311) adds ``shared_routes()`` serving all its channels. Each handler
+   carries ``@describe(query=..., headers=..., body={content type: model})``
+   (``gateway.api.declare``): the models it validates with, which ``/openapi.json`` then shows.
 5. For each message: verify (signature, token) -> parse (the pure ``decode`` module) ->
    ``context.intake.submit(InboundMessage)`` -> acknowledge. ``submit`` returns only once the appeal is
    durably stored; a retry with the same external id returns the first appeal number with

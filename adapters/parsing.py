@@ -10,7 +10,8 @@ body can never reach a 500 (and never reach the store):
 * :func:`load_form`: ``application/x-www-form-urlencoded``, strict UTF-8 (also inside ``%XX``),
   at most ``MAX_FIELDS`` fields.
 * :func:`validated`: one declared pydantic model per surface (its query, headers or body); the
-  first problem becomes a 400 naming the field.
+  first problem becomes a 400 naming the field. :func:`headers_as` reads a header model (each
+  field named by its header, case-insensitively).
 * :data:`Digits`: the field type of a number in those models. ``str.isdigit()`` accepts ``'²'`` and
   ``int()`` accepts ``'١٢'``: a number from a channel must be ASCII digits.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -127,3 +129,9 @@ def validated(model: type[M], data: Any, prefix: str = "") -> M:
         return model.model_validate(data)
     except ValidationError as e:
         raise problem(e, prefix) from None
+
+
+def headers_as(model: type[M], headers: Mapping[str, str]) -> M:
+    """The headers ``model`` names (by each field's alias), checked against it; others are ignored."""
+    names = (field.alias or name for name, field in model.model_fields.items())
+    return validated(model, {name: headers[name] for name in names if name in headers})

@@ -15,8 +15,8 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from adapters.parsing import Digits
-from gateway.errors import BadRequest, Unauthorized
+from adapters.parsing import Digits, validated
+from gateway.errors import Unauthorized
 
 MS_DIGITS = 13
 """A timestamp of 13 digits or more is in milliseconds (seconds reach 13 digits in the year 33658)."""
@@ -30,12 +30,17 @@ class SignedQuery(BaseModel):
     signature: str = Field(max_length=64)
     timestamp: Digits = Field(description="Unix time in seconds, or in milliseconds (13 digits).")
     nonce: str = Field(min_length=1, max_length=64)
-    echostr: str = Field(default="", max_length=256)
 
     @property
     def seconds(self) -> float:
         value = int(self.timestamp)
         return value / 1000 if len(self.timestamp) >= MS_DIGITS else float(value)
+
+
+class UrlVerification(SignedQuery):
+    """The declared query of a platform's URL verification (a signed ``GET``)."""
+
+    echostr: str = Field(min_length=1, max_length=256, description="Answered back as text/plain.")
 
 
 def as_bytes(text: str) -> bytes:
@@ -80,8 +85,6 @@ async def remember_nonce(redis: aioredis.Redis, key: str, timestamp: str, *, sec
 
 def echo(query: Mapping[str, str]) -> web.Response:
     """The answer to a platform's URL verification: ``echostr`` back, as plain text (call it only
-    after the signature was verified)."""
-    echostr = query.get("echostr", "")
-    if not echostr or len(echostr) > 256:
-        raise BadRequest("echostr is required")
-    return web.Response(text=echostr, content_type="text/plain")
+    after the signature was verified). A missing or over-long ``echostr`` is a 400."""
+    verification = validated(UrlVerification, dict(query))
+    return web.Response(text=verification.echostr, content_type="text/plain")

@@ -41,6 +41,8 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisWarning
 
+from gateway.progress import progress
+
 SURFACES = ("portal", "wechat", "weibo", "sms", "phone", "feed")
 CHUNK = 1000
 MAX_LINE = 8190
@@ -257,10 +259,11 @@ def fuzz(
     examples: int,
     *,
     derandomize: bool = False,
-    progress: Callable[[Tally], None] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Tally:
     """Send ``examples`` requests drawn from ``strategy`` to 127.0.0.1:``port`` (blocking: run it in a
-    thread beside the gateway's event loop). ``derandomize`` draws the same inputs every run."""
+    thread beside the gateway's event loop). ``derandomize`` draws the same inputs every run;
+    ``progress(n)`` is told after each run of ``n`` inputs."""
     tally = Tally(surface)
     sender = Sender(port)
     started = time.perf_counter()
@@ -287,7 +290,7 @@ def fuzz(
         (seed(round_) if derandomize else lambda f: f)(one)()
         tally.seconds = time.perf_counter() - started
         if progress is not None:
-            progress(tally)
+            progress(size)
     tally.seconds = time.perf_counter() - started
     sender.conn.close()
     return tally
@@ -365,18 +368,15 @@ async def serving(redis_url: str) -> Any:
         await redis.aclose()
 
 
-def _progress(tally: Tally) -> None:
-    if tally.sent % 10_000 == 0:
-        print("progress", json.dumps(tally.as_dict(), ensure_ascii=False), file=sys.stderr, flush=True)
-
-
 async def run(surfaces: Sequence[str], examples: int, redis_url: str) -> list[Tally]:
     tallies = []
     async with serving(redis_url) as (config, port):
         for surface in surfaces:
             strategy = strategy_of(surface)(config)
-            tally = await asyncio.to_thread(fuzz, port, surface, strategy, examples, progress=_progress)
+            with progress(f"fuzz {surface}", total=examples) as advance:  # a bar on a terminal only
+                tally = await asyncio.to_thread(fuzz, port, surface, strategy, examples, progress=advance)
             tallies.append(tally)
+            # each surface's figures as it ends (a long run stopped early keeps what it reached)
             print(json.dumps(tally.as_dict(), ensure_ascii=False), file=sys.stderr, flush=True)
     return tallies
 

@@ -1,7 +1,8 @@
 """Fuzz target: the call centre's CTI posts (``/channels/phone-12345/events``).
 
 Call events, work orders and voicemails, as JSON or forms, whose fields are plausible or hostile
-(an unknown urgency or appeal type must still be accepted), hostile bodies; a wrong token.
+(an unknown urgency or appeal type must still be accepted), hostile bodies; a wrong token, in the
+``Authorization`` header or in the declared ``?token=`` query parameter (``CtiQuery``).
 Run: ``.venv/bin/python -m bench.fuzz phone`` (see ``bench/fuzz.py``).
 """
 
@@ -48,5 +49,10 @@ def requests(config: Any) -> st.SearchStrategy[Req]:
             ),
             form(events),
             auth,
+        ),
+        st.builds(  # no header: the token in the query, right, wrong or hostile
+            lambda b, t: Req("POST", PATH, b, {"Content-Type": "application/json"}, {"token": t}),
+            body(events),
+            st.sampled_from([token, token, "forged", "", "x" * 300]) | TEXT,
         ),
     )

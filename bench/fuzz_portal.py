@@ -1,4 +1,5 @@
-"""Fuzz target: Open311 GeoReport v2 (``/open311/...``), every route and both formats.
+"""Fuzz target: Open311 GeoReport v2 (``/open311/...``), every route and both formats, the key as a
+field, a query parameter or the ``X-Api-Key`` header, and the ``Idempotency-Key`` header.
 
 POSTs of form-encoded or JSON service requests (valid client key mostly; every field plausible or
 hostile), list queries with the spec's filters, single reads, service definitions and discovery.
@@ -62,14 +63,15 @@ def requests(config: Any) -> st.SearchStrategy[Req]:
             form(with_key),
         ),
         st.builds(
-            lambda f, k, data: Req(
+            lambda f, k, i, data: Req(
                 "POST",
                 f"/open311/v2/requests.{f}",
                 data,
-                {"Content-Type": "application/json", "X-Api-Key": k},
+                {"Content-Type": "application/json", "X-Api-Key": k, "Idempotency-Key": i},
             ),
             fmt,
             keys | HEADER_TEXT,
+            st.sampled_from(["portal-7f3a9c", "x" * 201, ""]) | HEADER_TEXT,
             body(fields),
         ),
     )
@@ -92,5 +94,13 @@ def requests(config: Any) -> st.SearchStrategy[Req]:
         st.builds(lambda i, f, q: Req("GET", f"/open311/v2/requests/{i}.{f}", params=q), ids, fmt, queries),
         st.builds(lambda c, f: Req("GET", f"/open311/v2/services/{c}.{f}"), ids | CODES.filter(bool), fmt),
         st.builds(lambda f: Req("GET", f"/open311/discovery.{f}"), fmt),
+        st.builds(lambda f: Req("GET", f"/open311/v2/discovery.{f}"), fmt),
+        st.builds(lambda f: Req("GET", f"/open311/v2/services.{f}"), fmt),
+        st.builds(  # the key as a header instead of the query
+            lambda i, f, k: Req("GET", f"/open311/v2/requests/{i}.{f}", headers={"X-Api-Key": k}),
+            ids,
+            fmt,
+            keys | HEADER_TEXT,
+        ),
     )
     return st.one_of(posts, posts, reads)

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 import yaml
 
 from gateway.config import Config, load_config
+from gateway.progress import track
 from gateway.registry import load_kinds
 from gateway.store import Keys
 from gateway.words import segmenter
@@ -138,7 +139,7 @@ def cmd_route(args: argparse.Namespace) -> int:
         return 0
     if args.compare:
         return _compare(config, _load(args.compare), _items(args), args.examples)
-    for _label, item in _items(args):
+    for _label, item in track(_items(args), "routing"):
         print(json.dumps(decision_json(decide(config, item)), ensure_ascii=False), flush=False)
     sys.stdout.flush()
     return 0
@@ -150,7 +151,7 @@ def _compare(
     """How many decisions move, grouped from unit to unit (most moved first), with examples."""
     moves: dict[tuple[str, str], list[str]] = {}
     changed = 0
-    for label, item in items:
+    for label, item in track(items, "comparing"):
         a, b = decide(current, item), decide(proposed, item)
         if (a.unit, a.category) == (b.unit, b.category):
             continue
@@ -182,7 +183,8 @@ def cmd_rules_learn(args: argparse.Namespace) -> int:
     if args.replied:
         named = departments(sector_names(config.network.units.values()), args.city)
         keep = {c for _t, c in labelled} or None
-        by_reply = labelled_by_reply((item for _n, item in _lines(args.replied)), named, keep)
+        replied = (item for _n, item in track(_lines(args.replied), "reading replies"))
+        by_reply = labelled_by_reply(replied, named, keep)
     background = (
         [f"{item.get('title') or ''}。{item.get('text') or ''}" for _n, item in _lines(args.background)]
         if args.background
@@ -193,8 +195,8 @@ def cmd_rules_learn(args: argparse.Namespace) -> int:
         return 2
     words = segmenter()
     weights = learn_weights(
-        [(words(t), c) for t, c in labelled + by_reply],
-        [words(t) for t in background],
+        [(words(t), c) for t, c in track(labelled + by_reply, "segmenting labelled")],
+        [words(t) for t in track(background, "segmenting background")],
         min_support=args.min_support,
         min_ratio=args.min_ratio,
         per_category=args.per_category,
@@ -232,7 +234,10 @@ def cmd_rules_suggest(args: argparse.Namespace) -> int:
         if item.get("category")
     ]
     suggestions = suggest_keywords(
-        history, config.router, min_support=args.min_support, min_precision=args.min_precision
+        track(history, "counting words"),
+        config.router,
+        min_support=args.min_support,
+        min_precision=args.min_precision,
     )
     print(
         f"# {len(suggestions)} suggested keywords from {len(history)} past appeals; review each",

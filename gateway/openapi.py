@@ -16,6 +16,7 @@ from importlib.metadata import version
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from gateway.api.declare import Operation, operation, operation_of
@@ -50,6 +51,9 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "appeal_no": {"type": "string", "maxLength": 40, "examples": ["BB-20261129-000042"]},
     "unit_id": {"type": "string", "maxLength": 64, "examples": ["gas-supply"]},
     "delivery_id": {"type": "string", "maxLength": 100},
+    "fmt": {"enum": ["json", "xml"], "description": "Open311's format of the answer."},
+    "code": {"type": "string", "maxLength": 64, "examples": ["complaint"]},
+    "id": {"type": "string", "maxLength": 40, "examples": ["BB-20261129-000042"]},
 }
 ERROR = {
     "type": "object",
@@ -66,7 +70,7 @@ ERRORS = {
     400: "invalid query or body (the message names the field)",
     401: "missing or wrong token",
     413: "body over the size limit",
-    415: "the body is not JSON",
+    415: "the body is not of a content type described here",
 }
 
 
@@ -81,17 +85,25 @@ def document(app: web.Application) -> dict[str, Any]:
         path = resource.canonical
         op = operation_of(route.handler) or _undeclared(route.handler, kinds.get((route.method, path)))
         found.append((route.method.lower(), path, op))
-    models = sorted(
-        {m for _, _, op in found for m in (op.query, op.body) if m is not None}, key=lambda m: m.__name__
-    )
+    models = sorted({m for _, _, op in found for m in op.models()}, key=lambda m: m.__name__)
     refs, defs = models_json_schema([(m, "validation") for m in models], ref_template=REF)
     schemas: dict[str, Any] = dict(defs.get("$defs", {}))
     schemas["Error"] = ERROR
+
+    def named(model: type[BaseModel]) -> dict[str, Any]:
+        return schemas[refs[(model, "validation")]["$ref"].rsplit("/", 1)[1]]  # type: ignore[no-any-return]
+
     paths: dict[str, dict[str, Any]] = {}
     for method, path, op in found:
-        query = schemas.get(op.query.__name__) if op.query is not None else None
-        body = refs[(op.body, "validation")] if op.body is not None else None
-        paths.setdefault(path, {})[method] = _operation(path, op, query, body)
+        parameters = _path_parameters(path)
+        for where, model in (("query", op.query), ("header", op.headers)):
+            if model is not None:
+                parameters += _parameters(where, named(model))
+        body = {
+            content_type: {"schema": refs[(model, "validation")] if model is not None else {}}
+            for content_type, model in op.body.items()
+        }
+        paths.setdefault(path, {})[method] = _operation(op, parameters, body)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -114,20 +126,12 @@ def _undeclared(handler: object, kind: str | None) -> Operation:
         "channels" if kind else "health",
         doc or getattr(handler, "__name__", "route").replace("_", " "),
         f"{kind} kind: the platform's own protocol, see {where}." if kind else "",
-        raw_body=kind is not None,
-        content_type="application/octet-stream",
+        body={"application/octet-stream": None} if kind else {},
     )
 
 
-def _operation(
-    path: str, op: Operation, query: dict[str, Any] | None, body: dict[str, Any] | None
-) -> dict[str, Any]:
-    out: dict[str, Any] = {"tags": [op.tag], "summary": op.summary}
-    if op.description:
-        out["description"] = op.description
-    if op.auth is not None:
-        out["security"] = [{op.auth: []}]
-    parameters = [
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    return [
         {
             "name": name,
             "in": "path",
@@ -136,21 +140,34 @@ def _operation(
         }
         for name in re.findall(r"\{(\w+)\}", path)
     ]
-    required = set(query.get("required", ())) if query is not None else set()
-    for name, schema in (query or {}).get("properties", {}).items():
-        parameter = {"name": name, "in": "query", "required": name in required, "schema": schema}
-        if "description" in schema:
-            parameter["description"] = schema["description"]
+
+
+def _parameters(where: str, schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """A query or header model's fields as OpenAPI parameters (a header by its alias)."""
+    required = set(schema.get("required", ()))
+    parameters = []
+    for name, field_schema in schema.get("properties", {}).items():
+        parameter = {"name": name, "in": where, "required": name in required, "schema": field_schema}
+        if "description" in field_schema:
+            parameter["description"] = field_schema["description"]
         parameters.append(parameter)
+    return parameters
+
+
+def _operation(op: Operation, parameters: list[dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"tags": [op.tag], "summary": op.summary}
+    if op.description:
+        out["description"] = op.description
+    if op.auth is not None:
+        out["security"] = [{op.auth: []}]
     if parameters:
         out["parameters"] = parameters
     codes: dict[int, str] = {}
-    if body is not None:
-        out["requestBody"] = {"required": op.body_required, "content": {op.content_type: {"schema": body}}}
-        codes.update({c: ERRORS[c] for c in (400, 413, 415)})
-    elif op.raw_body:  # a body in the kind's own format
-        out["requestBody"] = {"required": False, "content": {op.content_type: {"schema": {}}}}
-    if query is not None:
+    if body:
+        out["requestBody"] = {"required": op.body_required, "content": body}
+        if any(model is not None for model in op.body.values()):
+            codes.update({c: ERRORS[c] for c in (400, 413, 415)})
+    if op.query is not None or op.headers is not None:
         codes[400] = ERRORS[400]
     if op.auth is not None:
         codes[401] = ERRORS[401]

@@ -45,6 +45,7 @@ from adapters.feed.writeback import WritebackQueue, WritebackSender
 from adapters.parsing import load_json
 from adapters.signatures import remember_nonce, same
 from gateway.alerts import Alerts
+from gateway.api.declare import describe
 from gateway.errors import AdapterAuthError, BadRequest, HotlineError, Unauthorized
 from gateway.http import json_response
 from gateway.store import decode_hash, text
@@ -54,13 +55,19 @@ __all__ = ["FeedAdapter", "FeedConfig"]
 
 
 class PushHeaders(BaseModel):
-    """The declared signed headers of a push (``X-Timestamp``, ``X-Nonce``, ``X-Signature``)."""
+    """The declared headers of a push: the app key and the signed ``X-Timestamp``, ``X-Nonce``,
+    ``X-Signature`` (each field is named by its header)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True)
 
-    timestamp: str = Field(pattern=r"^[0-9]{1,12}$", description="Unix time in seconds.")
-    nonce: str = Field(min_length=1, max_length=64)
-    signature: str = Field(max_length=128)
+    app_key: str = Field(alias="X-App-Key", max_length=128, description="The channel's app_key.")
+    timestamp: str = Field(alias="X-Timestamp", pattern=r"^[0-9]{1,12}$", description="Unix time in seconds.")
+    nonce: str = Field(alias="X-Nonce", min_length=1, max_length=64, description="Good once.")
+    signature: str = Field(
+        alias="X-Signature",
+        max_length=128,
+        description="hex HMAC-SHA256 of app key, timestamp, nonce and body (docs/feeds.md).",
+    )
 
 
 class FeedAdapter(Adapter[FeedConfig]):
@@ -97,9 +104,18 @@ class FeedAdapter(Adapter[FeedConfig]):
             raise Unauthorized("X-App-Key, X-Timestamp, X-Nonce and X-Signature are required")
         if not same(key, self.settings.app_key):
             raise Unauthorized("the app key or signature is not valid")
-        return PushHeaders.model_construct(timestamp=stamp, nonce=nonce, signature=signature)
+        return PushHeaders.model_construct(app_key=key, timestamp=stamp, nonce=nonce, signature=signature)
 
+    @describe(
+        headers=PushHeaders,
+        body={"application/json": None},
+        responses={401: "app key or signature wrong, a stale timestamp or a replayed nonce"},
+    )
     async def receive(self, request: web.Request) -> web.Response:
+        """A work order pushed by the upstream platform (a JSON object, signed).
+
+        Its fields are read at the channel's ``fields`` paths (docs/feeds.md); one appeal per order.
+        """
         unsigned = self._credentials(request)
         body = await self.read_body(request)
         secret = self.settings.app_secret.get_secret_value()

@@ -20,6 +20,7 @@ from email import message_from_bytes
 from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
+from urllib.parse import unquote_to_bytes
 
 from normalizer import (
     AppealDraft,
@@ -213,11 +214,9 @@ def _filename(part: Message) -> str | None:
             match = re.search(r'(?:file)?name\*?=\s*"?([^";]+)"?', header_text(str(value)), re.IGNORECASE)
             if match:
                 name = match.group(1).strip()
-                if "''" in name:  # RFC 2231: charset''percent-encoded
-                    from urllib.parse import unquote
-
+                if "''" in name:  # RFC 2231: charset''percent-encoded (any charset label: never raises)
                     cs, _, encoded = name.partition("''")
-                    name = unquote(encoded, encoding=charset(cs), errors="replace")
+                    name = decode_bytes(unquote_to_bytes(encoded), cs)
                 return name
     return None
 

@@ -20,11 +20,14 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError, WatchError
 
 from adapters.base import Adapter, Capabilities, InboundMessage, Route
+from adapters.parsing import validated
 from adapters.phone.config import PhoneConfig
 from adapters.phone.decode import (
     Callback,
     CallEvent,
     CallRecord,
+    CtiPost,
+    CtiQuery,
     apply_event,
     callback_list,
     day_of,
@@ -38,6 +41,7 @@ from adapters.phone.decode import (
     record_to_hash,
 )
 from adapters.signatures import same
+from gateway.api.declare import describe
 from gateway.errors import StorageUnavailable, Unauthorized
 from gateway.http import json_response
 from gateway.store import decode_hash, text
@@ -46,6 +50,7 @@ from normalizer import mask_phone, normalize_phone
 __all__ = ["CallRecord", "Callback", "PhoneAdapter", "PhoneConfig"]
 
 DAY = 86400
+BODY = {"application/json": CtiPost, "application/x-www-form-urlencoded": CtiPost}
 
 
 class PhoneAdapter(Adapter[PhoneConfig]):
@@ -58,12 +63,26 @@ class PhoneAdapter(Adapter[PhoneConfig]):
 
     def authorize(self, request: web.Request) -> None:
         header = request.headers.get("Authorization", "")
-        token = header[7:].strip() if header[:7].lower() == "bearer " else request.query.get("token", "")
+        bearer = header[:7].lower() == "bearer "
+        token = header[7:].strip() if bearer else validated(CtiQuery, dict(request.query)).token
         expected = self.settings.token.get_secret_value()
         if not token or not same(token, expected):
             raise Unauthorized("the token is missing or not valid")
 
+    @describe(
+        query=CtiQuery,
+        body=BODY,
+        responses={
+            201: "a work order or voicemail stored as an appeal (its appealNo)",
+            401: "the token is missing or wrong (Authorization: Bearer, or ?token=)",
+            503: "store down: post again",
+        },
+    )
     async def events(self, request: web.Request) -> web.Response:
+        """A CTI post: a call event (newCall, answer, hangup), a work order or a voicemail.
+
+        ``event`` says which; a work order or voicemail becomes an appeal, once per ``callId``.
+        """
         self.authorize(request)
         body = await self.read_body(request)
         fields = parse_fields(body, request.content_type)

@@ -90,6 +90,16 @@ class CtiPost(BaseModel):
     recordingUrl: str | None = _text(2000)
 
 
+class CtiQuery(BaseModel):
+    """The declared query of ``POST /events``: the token, for a CTI that cannot set a header."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    token: str = Field(
+        default="", max_length=256, description="The channel's token, when not sent as Authorization: Bearer."
+    )
+
+
 def parse_fields(body: bytes, content_type: str) -> dict[str, str]:
     """A JSON object or a form -> its fields as strings (nested values rejected), checked against
     :class:`CtiPost`."""

@@ -11,6 +11,7 @@ the channel opts a field in, and are rate limited per client key and per client 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -19,11 +20,21 @@ from typing import Any
 from aiohttp import web
 
 from adapters.base import CHANNEL_ID, Adapter, AnswerResult, Capabilities, InboundMessage, Route
-from adapters.parsing import load_form, load_object, validated
+from adapters.parsing import headers_as, load_form, load_object, validated
 from adapters.portal.config import PortalConfig
-from adapters.portal.decode import SERVICES, decode_request, request_view
-from adapters.portal.open311 import LIST_LIMIT, RequestsQuery, answer, check_codes, discovery
+from adapters.portal.decode import SERVICES, ServiceRequestFields, decode_request, request_view
+from adapters.portal.open311 import (
+    LIST_LIMIT,
+    ClientHeaders,
+    RequestsQuery,
+    StatusQuery,
+    WriteHeaders,
+    answer,
+    check_codes,
+    discovery,
+)
 from adapters.signatures import same
+from gateway.api.declare import describe
 from gateway.errors import (
     BadRequest,
     HotlineError,
@@ -42,11 +53,13 @@ FMT = "{fmt:json|xml}"
 CODES = tuple(s["service_code"] for s in SERVICES)
 STARTED = datetime.now().astimezone()
 """The discovery document's changeset: when this process started serving it."""
+KEYED = {401: "api_key (or X-Api-Key) missing or not valid", 429: "too many status reads: Retry-After"}
 
 
 def _open311_errors(
     handler: Callable[[web.Request], Awaitable[web.Response]],
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
+    @functools.wraps(handler)  # keeps the handler's @describe
     async def wrapped(request: web.Request) -> web.Response:
         try:
             return await handler(request)
@@ -98,18 +111,24 @@ class PortalAdapter(Adapter[PortalConfig]):
             return channel_for(request.headers.get("X-Api-Key") or request.query.get("api_key"))
 
         @_open311_errors
+        @describe()
         async def find(request: web.Request) -> web.Response:
+            """Open311 service discovery: the endpoint, its specification and formats."""
             first = portals[0]
             base = f"{request.scheme}://{request.host}"
             doc = discovery(base, first.settings.contact, STARTED)
             return answer(request.match_info["fmt"], "discovery", doc)
 
         @_open311_errors
+        @describe()
         async def services(request: web.Request) -> web.Response:
+            """Open311 service list: the appeal types a request may name as service_code."""
             return answer(request.match_info["fmt"], "services", list(SERVICES))
 
         @_open311_errors
+        @describe(responses={404: "no such service_code"})
         async def definition(request: web.Request) -> web.Response:
+            """Open311 service definition (no extra attributes)."""
             code = request.match_info["code"]
             check_codes((code,), CODES)
             return answer(
@@ -117,18 +136,38 @@ class PortalAdapter(Adapter[PortalConfig]):
             )
 
         @_open311_errors
+        @describe(
+            headers=WriteHeaders,
+            body={FORM: ServiceRequestFields, "application/json": ServiceRequestFields},
+            responses={
+                200: "a retry: the first request's id",
+                201: "stored: the new request's id",
+                401: KEYED[401],
+                404: "unknown service_code or jurisdiction_id",
+                503: "store down: Retry-After",
+            },
+        )
         async def create(request: web.Request) -> web.Response:
+            """Open311 POST service request: a new appeal (a form, as the spec says, or JSON)."""
             header_key = request.headers.get("X-Api-Key")
             adapter = channel_for(header_key) if header_key else None  # before parsing anything
+            headers = headers_as(WriteHeaders, request.headers)
             body = await first_portal.read_body(request)
             fields = _fields(body, request.content_type)
             adapter = adapter or channel_for(fields.get("api_key"))
             request[CHANNEL_ID] = adapter.channel_id  # channel health counts messages, not status reads
-            return await adapter.create(request, fields)
+            return await adapter.create(request, fields, headers.idempotency_key)
 
         @_open311_errors
+        @describe(
+            query=StatusQuery,
+            headers=ClientHeaders,
+            responses=KEYED | {404: "no such request on this channel"},
+        )
         async def show(request: web.Request) -> web.Response:
+            """Open311 GET service request: its status, without personal data unless opted in."""
             adapter = reader(request)
+            validated(StatusQuery, dict(request.query))
             await adapter.limit_reads(request)
             view = await adapter.view(request.match_info["id"])
             if view is None:
@@ -136,7 +175,13 @@ class PortalAdapter(Adapter[PortalConfig]):
             return answer(request.match_info["fmt"], "service_requests", [view])
 
         @_open311_errors
+        @describe(
+            query=RequestsQuery,
+            headers=ClientHeaders,
+            responses=KEYED | {404: "unknown service_code"},
+        )
         async def listing(request: web.Request) -> web.Response:
+            """Open311 GET service requests: the channel's requests, newest first, filtered."""
             adapter = reader(request)
             query = validated(RequestsQuery, dict(request.query))
             await adapter.limit_reads(request)
@@ -155,14 +200,16 @@ class PortalAdapter(Adapter[PortalConfig]):
 
     # --- writing --------------------------------------------------------------------------------
 
-    async def create(self, request: web.Request, fields: dict[str, str]) -> web.Response:
+    async def create(
+        self, request: web.Request, fields: dict[str, str], idempotency_key: str | None = None
+    ) -> web.Response:
         jurisdiction = fields.get("jurisdiction_id")
         if jurisdiction and jurisdiction != self.settings.jurisdiction_id:
             raise NotFound(f"jurisdiction_id {jurisdiction!r} not found", field="jurisdiction_id")
         fields.pop("api_key", None)  # never kept in the raw payload
         draft = decode_request(
             fields,
-            idempotency_key=request.headers.get("Idempotency-Key"),
+            idempotency_key=idempotency_key,
             day=appeal_day(self.context.clock()),
         )
         raw = json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()

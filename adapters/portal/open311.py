@@ -153,6 +153,36 @@ class RequestsQuery(BaseModel):
         return start, end
 
 
+class ClientHeaders(BaseModel):
+    """The declared headers of every Open311 call: the client key may come as a header."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    api_key: str | None = Field(
+        default=None, alias="X-Api-Key", max_length=256, description="Instead of the api_key field."
+    )
+
+
+class WriteHeaders(ClientHeaders):
+    """The declared headers of ``POST requests``."""
+
+    idempotency_key: str | None = Field(
+        default=None,
+        alias="Idempotency-Key",
+        max_length=200,
+        description="A retry with the same key answers the first request's id (200, not 201).",
+    )
+
+
+class StatusQuery(BaseModel):
+    """The declared query of ``GET requests/{id}``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    api_key: str | None = Field(default=None, max_length=256, description="The client's key.")
+    jurisdiction_id: str | None = Field(default=None, max_length=100)
+
+
 def check_codes(codes: Sequence[str], known: Sequence[str]) -> None:
     """Spec: a service_code that does not exist is a 404."""
     for code in codes:

@@ -26,10 +26,21 @@ from adapters.base import (
     InboundMessage,
     Route,
 )
+from adapters.parsing import validated
 from adapters.signatures import same
 from adapters.sms.client import AliyunSms
 from adapters.sms.config import AliyunSendSettings, SmsConfig
-from adapters.sms.decode import ACKS, Rejected, decode_push, template_text, thread_of, to_draft
+from adapters.sms.decode import (
+    ACKS,
+    BODIES,
+    Rejected,
+    UplinkQuery,
+    decode_push,
+    template_text,
+    thread_of,
+    to_draft,
+)
+from gateway.api.declare import describe
 from gateway.errors import (
     AdapterAuthError,
     BadMessage,
@@ -66,7 +77,22 @@ class SmsAdapter(Adapter[SmsConfig]):
         self._pending: set[asyncio.Task[None]] = set()
 
     def routes(self) -> Sequence[Route]:
-        return (Route("POST", "/uplink", self.uplink),)
+        provider = self.settings.provider
+
+        @describe(
+            summary=f"Uplink SMS pushed by the provider ({provider})",
+            query=UplinkQuery,
+            body=BODIES[provider],
+            responses={
+                401: "the token is missing or wrong",
+                403: "the client address is not in allow_from",
+                503: "store down: the provider pushes again",
+            },
+        )
+        async def uplink(request: web.Request) -> web.Response:
+            return await self.uplink(request)
+
+        return (Route("POST", "/uplink", uplink),)
 
     def authorize(self, request: web.Request) -> None:
         """Address allowlist (403) and token (401), before anything of the body is read."""
@@ -77,7 +103,7 @@ class SmsAdapter(Adapter[SmsConfig]):
                 raise Forbidden("the client address is not allowed") from None
             if not any(address in network for network in self.settings.allow_from):
                 raise Forbidden("the client address is not allowed")
-        token = request.query.get("token", "")
+        token = validated(UplinkQuery, dict(request.query)).token
         expected = self.settings.token.get_secret_value()
         if not token or not same(token, expected):
             raise Unauthorized("the token is missing or not valid")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
 from adapters.parsing import load_form, load_json, problem, validated
 from gateway.errors import BadRequest
@@ -100,6 +100,28 @@ class FormUplink(_Fields):
     content: str | None = _text(5000)
     msgid: str | None = _text(100)
     time: str | None = _text(40)
+
+
+class AliyunPush(RootModel[list[AliyunUplink] | AliyunUplink]):
+    """An Aliyun SmsUp push: a JSON array of uplinks (one object alone, posted by hand, is taken too).
+    Each item is checked on its own: one that fails is reported and the rest of the batch is stored."""
+
+
+class UplinkQuery(BaseModel):
+    """The declared query of ``POST /uplink``: the channel's token (providers sign nothing)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    token: str = Field(default="", max_length=256, description="The channel's `token` setting.")
+
+
+FORM = "application/x-www-form-urlencoded"
+BODIES: dict[str, dict[str, type[BaseModel]]] = {
+    "aliyun": {"application/json": AliyunPush},
+    "tencent": {"application/json": TencentReply},
+    "form": {FORM: FormUplink},
+}
+"""The declared body of each provider's push, by content type (what ``/openapi.json`` shows)."""
 
 
 def _str(value: str | None) -> str:

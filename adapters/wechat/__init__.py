@@ -22,10 +22,20 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from adapters.base import Adapter, AnswerResult, Capabilities, CheckResult, InboundMessage, Route
-from adapters.signatures import SignedQuery, echo, same, sorted_sha1, verify_sorted_sha1
+from adapters.parsing import validated
+from adapters.signatures import SignedQuery, UrlVerification, echo, same, sorted_sha1, verify_sorted_sha1
 from adapters.wechat.client import OutsideWindow, WechatApi
 from adapters.wechat.config import WechatConfig
-from adapters.wechat.decode import Inbound, decode_message, parse_xml, text_reply, with_coordinates
+from adapters.wechat.decode import (
+    Inbound,
+    WechatPush,
+    WechatQuery,
+    decode_message,
+    parse_xml,
+    text_reply,
+    with_coordinates,
+)
+from gateway.api.declare import describe
 from gateway.errors import AdapterAuthError, BadRequest, HotlineError, Unauthorized
 from normalizer import Appeal, Coordinates, IdentityKind
 
@@ -33,6 +43,7 @@ __all__ = ["WechatAdapter", "WechatConfig"]
 
 VIA = "wechat customer-service message"
 XML = "application/xml"
+REFUSED = {401: "signature or msg_signature missing or wrong, a stale timestamp, plaintext in safe mode"}
 
 
 def masked(openid: str) -> str:
@@ -66,8 +77,9 @@ class WechatAdapter(Adapter[WechatConfig]):
     def _refused(self, request: web.Request, reason: str) -> None:
         self.log.warning("wechat.refused", reason=reason, method=request.method, peer=request.remote)
 
+    @describe(query=UrlVerification, responses=REFUSED)
     async def verify_url(self, request: web.Request) -> web.Response:
-        """URL verification: echo ``echostr`` to a correctly signed GET."""
+        """WeChat's URL verification: ``echostr`` echoed to a correctly signed GET."""
         self._check_signature(request)
         return echo(request.query)
 
@@ -79,9 +91,9 @@ class WechatAdapter(Adapter[WechatConfig]):
             self.settings.token.get_secret_value(), key.get_secret_value(), self.settings.app_id
         )
 
-    def _decrypt(self, request: web.Request, outer: dict[str, object], timestamp: str, nonce: str) -> bytes:
+    def _decrypt(self, request: web.Request, outer: dict[str, object], query: WechatQuery) -> bytes:
         encrypt = outer.get("Encrypt")
-        msg_signature = request.query.get("msg_signature", "")
+        msg_signature, timestamp, nonce = query.msg_signature, query.timestamp, query.nonce
         if not isinstance(encrypt, str) or not encrypt:
             raise BadRequest("Encrypt is required", field="Encrypt")
         expected = sorted_sha1(self.settings.token.get_secret_value(), timestamp, nonce, encrypt)
@@ -101,17 +113,23 @@ class WechatAdapter(Adapter[WechatConfig]):
             raise BadRequest("Encrypt cannot be decrypted") from None
         return plain.encode()
 
+    @describe(query=WechatQuery, body={XML: WechatPush}, responses=REFUSED | {503: "store down: retry"})
     async def receive(self, request: web.Request) -> web.Response:
+        """A message or event pushed by WeChat (XML; in safe mode its ``Encrypt`` element).
+
+        The passive reply carries the appeal number (encrypted when the push was), else ``success``.
+        """
         started = self.context.clock()
-        signed = self._check_signature(request)  # before the body is read
-        timestamp, nonce = signed.timestamp, signed.nonce
-        encrypted = request.query.get("encrypt_type", "raw").lower() == "aes"
+        self._check_signature(request)  # before the body is read
+        query = validated(WechatQuery, dict(request.query))
+        nonce = query.nonce
+        encrypted = query.encrypt_type == "aes"
         if self.settings.mode == "safe" and not encrypted:
             self._refused(request, "plaintext_in_safe_mode")
             raise Unauthorized("this account is in safe mode: messages must be encrypted")
         body = await self.read_body(request)
         outer = parse_xml(body)
-        raw = self._decrypt(request, outer, timestamp, nonce) if encrypted else body
+        raw = self._decrypt(request, outer, query) if encrypted else body
         fields = parse_xml(raw) if encrypted else outer
         inbound = decode_message(fields)
         answer = await self._handle(inbound, raw)

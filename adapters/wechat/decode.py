@@ -14,13 +14,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from xml.parsers.expat import ExpatError
 
 import xmltodict
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from adapters.parsing import problem, validated
+from adapters.signatures import SignedQuery
 from gateway.errors import BadRequest
 from normalizer import (
     SHANGHAI,
@@ -109,6 +110,25 @@ class WechatPush(BaseModel):
     Description: str | None = _bounded(5000)
     Url: str | None = _bounded(2000)
     Encrypt: str | None = _bounded(1_000_000)
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+class WechatQuery(SignedQuery):
+    """The declared query of a message push: the signed three, and what safe and compatible mode
+    add. WeChat also sends ``openid`` (the sender; the body's ``FromUserName`` is what is used)."""
+
+    encrypt_type: Annotated[Literal["raw", "aes"], BeforeValidator(_lower)] = Field(
+        default="raw", description="aes: the body's Encrypt holds the message (compatible and safe mode)."
+    )
+    msg_signature: str = Field(
+        default="",
+        max_length=64,
+        description="With encrypt_type=aes: sha1 of the sorted token, timestamp, nonce and Encrypt.",
+    )
+    openid: str | None = Field(default=None, max_length=128, description="The sender (not used).")
 
 
 def _text(fields: Mapping[str, Any], name: str, *, required: bool = False) -> str:

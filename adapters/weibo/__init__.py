@@ -15,9 +15,10 @@ from aiohttp import web
 
 from adapters.base import Adapter, Capabilities, InboundMessage, Route
 from adapters.parsing import load_object
-from adapters.signatures import SignedQuery, echo, remember_nonce, verify_sorted_sha1
+from adapters.signatures import SignedQuery, UrlVerification, echo, remember_nonce, verify_sorted_sha1
 from adapters.weibo.config import WeiboConfig
-from adapters.weibo.decode import Push, decode_push, text_reply
+from adapters.weibo.decode import Push, WeiboPush, decode_push, text_reply
+from gateway.api.declare import describe
 from gateway.errors import Unauthorized
 from gateway.http import json_response
 
@@ -25,6 +26,7 @@ __all__ = ["WeiboAdapter", "WeiboConfig"]
 
 NONCE_KEPT = 86400.0
 """How long a nonce is remembered when the timestamp check is off."""
+REFUSED = {401: "signature missing or wrong, a stale timestamp, or a replayed nonce"}
 
 
 class WeiboAdapter(Adapter[WeiboConfig]):
@@ -58,11 +60,22 @@ class WeiboAdapter(Adapter[WeiboConfig]):
     def _refused(self, request: web.Request, reason: str) -> None:
         self.log.warning("weibo.refused", reason=reason, method=request.method, peer=request.remote)
 
+    @describe(query=UrlVerification, responses=REFUSED)
     async def verify_url(self, request: web.Request) -> web.Response:
+        """Weibo's URL verification: ``echostr`` echoed to a correctly signed GET."""
         await self._check_signature(request, once=False)
         return echo(request.query)
 
+    @describe(
+        query=SignedQuery,
+        body={"application/json": WeiboPush},
+        responses=REFUSED | {503: "store down: Weibo pushes again"},
+    )
     async def receive(self, request: web.Request) -> web.Response:
+        """A private message or event pushed by Weibo (JSON); a signed query is good once.
+
+        The passive JSON reply carries the appeal number; a follow gets the welcome.
+        """
         await self._check_signature(request, once=True)  # before the body is read
         body = await self.read_body(request)
         push = decode_push(load_object(body))

@@ -13,8 +13,12 @@ stored. The same declaration is what ``/openapi.json`` describes (``gateway/open
 cannot drift.
 
 An adapter kind parses its own protocol (forms, XML, signatures), so its routes only describe
-themselves with ``@describe(...)`` on the handler (a method is fine): the description then reaches the
-generated document with the channel's mounted path.
+themselves with ``@describe(...)`` on the handler (a method is fine): the declared models it already
+validates with (``adapters.parsing.validated``) then reach the generated document at the channel's
+mounted path, as query and header parameters and as the request body of each content type::
+
+    @describe(query=WechatQuery, body={"application/xml": WechatPush}, responses={401: "..."})
+    async def receive(self, request: web.Request) -> web.Response: ...
 
 Bounds every model here keeps: finite numbers (``allow_inf_nan=False``), minimum and maximum on every
 number, a maximum length on every string, unknown fields refused (``extra="forbid"``). JSON is read
@@ -28,7 +32,7 @@ import functools
 import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -40,6 +44,7 @@ from gateway.errors import BadRequest, UnsupportedMediaType
 Auth = Literal["operator", "unit"]
 Endpoint = Callable[..., Awaitable[web.StreamResponse]]
 """A handler that takes its declared models as keyword arguments."""
+E = TypeVar("E", bound=Endpoint)
 ATTRIBUTE = "__hotline_operation__"
 STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 """The configuration every declared model shares."""
@@ -60,13 +65,17 @@ class Operation:
     description: str = ""
     auth: Auth | None = None
     query: type[BaseModel] | None = None
-    body: type[BaseModel] | None = None
+    body: Mapping[str, type[BaseModel] | None] = field(default_factory=dict)
+    """The request body's model by content type; ``None``: a format of the platform's own (any)."""
     body_required: bool = True
-    raw_body: bool = False
-    """The route takes a body in its own format (no model): described as any ``content_type``."""
-    content_type: str = "application/json"
-    """Of the request body; adapter kinds declare theirs (``application/xml``, a form)."""
+    headers: type[BaseModel] | None = None
+    """Request headers, each named by its field's alias (``X-Timestamp``)."""
     responses: Mapping[int, str] = field(default_factory=dict)
+
+    def models(self) -> tuple[type[BaseModel], ...]:
+        """Every model this operation names (for the document's ``components.schemas``)."""
+        found = (self.query, self.headers, *self.body.values())
+        return tuple(m for m in found if m is not None)
 
 
 def operation_of(handler: object) -> Operation | None:
@@ -85,24 +94,25 @@ def describe(
     tag: str = "channels",
     *,
     summary: str | None = None,
-    body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
-    raw_body: bool = False,
-    content_type: str = "application/json",
+    headers: type[BaseModel] | None = None,
+    body: Mapping[str, type[BaseModel] | None] | None = None,
     responses: Mapping[int, str] | None = None,
-) -> Callable[[Endpoint], Endpoint]:
-    """Describe a route that parses its own request (adapter kinds); nothing about it changes."""
+) -> Callable[[E], E]:
+    """Describe a route that parses its own request (adapter kinds); nothing about it changes. Name
+    the models the handler validates with: ``query``, ``headers`` (fields named by their aliases)
+    and ``body`` by content type (``{"application/xml": Model}``; ``None`` for a platform's own
+    format). The summary is the docstring's first paragraph unless ``summary`` is given."""
 
-    def mark(fn: Endpoint) -> Endpoint:
+    def mark(fn: E) -> E:
         first, rest = _doc(fn)
         op = Operation(
             tag,
             summary or first,
             rest,
             query=query,
-            body=body,
-            raw_body=raw_body,
-            content_type=content_type,
+            body=dict(body or {}),
+            headers=headers,
             responses=responses or {},
         )
         setattr(fn, ATTRIBUTE, op)
@@ -127,7 +137,16 @@ def operation(
         hints = typing.get_type_hints(fn)
         query, body = _model(hints.get("query")), _model(hints.get("body"))
         first, rest = _doc(fn)
-        op = Operation(tag, first, rest, auth, query, body, body_required, responses=responses or {})
+        op = Operation(
+            tag,
+            first,
+            rest,
+            auth,
+            query,
+            {"application/json": body} if body is not None else {},
+            body_required,
+            responses=responses or {},
+        )
 
         @functools.wraps(fn)
         async def handler(request: web.Request) -> web.StreamResponse:

@@ -79,6 +79,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def cmd_records(args: argparse.Namespace) -> int:
     from gateway.cli import _config, _with_store
+    from gateway.progress import progress
     from gateway.records.hot import Context
     from gateway.records.rebuild import rebuild
     from gateway.records.rows import county
@@ -90,7 +91,9 @@ def cmd_records(args: argparse.Namespace) -> int:
         engine = make_engine(url())
         try:
             await upgrade(engine)
-            return await rebuild(Context(redis, keys, engine, lambda a: county(gazetteer, a), shanghai_now))
+            ctx = Context(redis, keys, engine, lambda a: county(gazetteer, a), shanghai_now)
+            with progress("replaying appeals") as advance:
+                return await rebuild(ctx, replayed=advance)
         finally:
             await engine.dispose()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.errors import BadRequest
+from gateway.progress import progress, track
 from gateway.records import periods, repeats
 from gateway.records.cli import _with_engine, url
 from gateway.records.db import safe_url
@@ -27,16 +28,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     except BadRequest as e:
         print(e.message, file=sys.stderr)
         return 2
-    report = _with_engine(lambda engine: build(engine, period, shanghai_now()))
     suffix = Path(args.output).suffix.lstrip(".") if args.output else ""
     fmt = args.format or (suffix if suffix in FORMATS else "json")
-    body: bytes = (
-        render.pdf(report)
-        if fmt == "pdf"
-        else (
-            render.html(report) if fmt == "html" else json.dumps(report, ensure_ascii=False, indent=2)
-        ).encode()
-    )
+    with progress(f"{args.kind} report {period.name}: reading, rendering {fmt}", total=2) as advance:
+        report = _with_engine(lambda engine: build(engine, period, shanghai_now()))
+        advance(1)
+        body: bytes = (
+            render.pdf(report)
+            if fmt == "pdf"
+            else (
+                render.html(report) if fmt == "html" else json.dumps(report, ensure_ascii=False, indent=2)
+            ).encode()
+        )
+        advance(1)
     if args.output and args.output != "-":
         Path(args.output).write_bytes(body)
         print(
@@ -86,7 +90,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     config = _config(args)
     count, links = _with_engine(
         lambda e: load(
-            e, config, shanghai_now(), months=args.months, per_month=args.per_month, data=Path(args.data)
+            e,
+            config,
+            shanghai_now(),
+            months=args.months,
+            per_month=args.per_month,
+            data=Path(args.data),
+            track=track,
         )
     )
     print(f"{count} appeals over {args.months} months ({links} repeat/duplicate links) in {safe_url(url())}")

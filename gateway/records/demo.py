@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.config import Config
+from gateway.progress import Track, quiet
 from gateway.records import write
 from gateway.records.links import LinkPolicy
 from gateway.records.repeats import link_new
@@ -157,7 +158,7 @@ class History:
             body = {"type": kind, "actor": actor, "at": when.isoformat(), **detail}
             self.events.append(event_row(no, seq, json.dumps(body, ensure_ascii=False)))
 
-    def build(self, count: int, data: Path) -> None:
+    def build(self, count: int, data: Path, track: Track = quiet) -> None:
         rng = self.rng
         span = (self.now - self.start).total_seconds()
         chosen = [m for m, _ in zip(messages(data), range(count), strict=False)]
@@ -181,7 +182,7 @@ class History:
                         area,
                     )
                 )
-        for at, message, channel, area in sorted(planned, key=lambda p: p[0]):
+        for at, message, channel, area in track(sorted(planned, key=lambda p: p[0]), "composing appeals"):
             if at < self.now:
                 self.add(message, at.replace(microsecond=0), channel, area)
 
@@ -195,17 +196,18 @@ async def load(
     per_month: int = 300,
     seed: int = 14,
     data: Path = DATA,
+    track: Track = quiet,
 ) -> tuple[int, int]:
     """Write the history into the record; returns (appeals, links). Run again: the same appeals are
-    rewritten (same numbers), nothing doubles."""
+    rewritten (same numbers), nothing doubles. ``track`` shows the progress (the CLI's bar)."""
     history = History(config, now, months, seed)
-    history.build(per_month * months, data)
+    history.build(per_month * months, data, track)
     gazetteer = config.router.gazetteer
     rows = [appeal_row(h, lambda a: county(gazetteer, a), now) for h in history.hashes]
     async with engine.begin() as conn:
-        for i in range(0, len(rows), 500):
+        for i in track(range(0, len(rows), 500), "writing appeals (500 each)"):
             await write.upsert_appeals(conn, rows[i : i + 500])
-        for i in range(0, len(history.events), 1000):
+        for i in track(range(0, len(history.events), 1000), "writing events (1,000 each)"):
             await write.insert_events(conn, history.events[i : i + 1000])
         links = await link_new(conn, [r["appeal_no"] for r in rows], LinkPolicy(), now)
     return len(rows), len(links)

@@ -3,6 +3,7 @@ hash, history and deliveries). Idempotent: run it as often as you like, beside a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway.records.hot import Context, read_histories, snapshot, store
@@ -16,7 +17,12 @@ class Rebuilt:
     events: int = 0
 
 
-async def rebuild(ctx: Context, batch: int = 200) -> Rebuilt:
+def _nothing(appeals: int) -> None:
+    return None
+
+
+async def rebuild(ctx: Context, batch: int = 200, replayed: Callable[[int], None] = _nothing) -> Rebuilt:
+    """Replay every appeal Redis holds, ``batch`` at a time; ``replayed(n)`` after each batch."""
     done = Rebuilt()
     redis, keys = ctx.redis, ctx.keys
     prefix = keys.appeal("")
@@ -31,6 +37,7 @@ async def rebuild(ctx: Context, batch: int = 200) -> Rebuilt:
             await link_new(conn, [r["appeal_no"] for r in rows.appeals], ctx.links, ctx.clock())
         done.appeals += len(rows.appeals)
         done.events += len(rows.events)
+        replayed(len(pending))
         pending.clear()
 
     async for key in redis.scan_iter(match=prefix + "*", count=1000):

@@ -33,7 +33,7 @@ class TestMailboxConformance(AdapterConformance):
         "durable": NO_HTTP + "see test_nothing_is_acknowledged_while_the_store_is_down",
         "valid": NO_HTTP + "see test_stored_mail_is_a_valid_appeal_with_its_raw_payload",
         "hostile": NO_HTTP + "hostile mail is decoded by the pure decoder, see test_decode.py",
-        "fuzz": NO_HTTP + "there is no inbound HTTP surface to fuzz",
+        "fuzz": NO_HTTP + "the mail itself is fuzzed: bench/fuzz_mail.py, see test_fuzz.py",
     }
 
     async def test_a_bad_login_is_a_result(self, world: MailWorld) -> None:

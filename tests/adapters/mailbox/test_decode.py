@@ -102,6 +102,20 @@ def test_html_to_text_drops_scripts_styles_and_quotes() -> None:
     assert html_to_text(html) == "第一行\n第二行&"
 
 
+@pytest.mark.parametrize("label", ["x", "unknown-8bit", "utf-8", "gbk", ""])
+def test_an_rfc_2231_file_name_in_any_charset_label_is_read_not_a_crash(label: str) -> None:
+    """Found by bench/fuzz_mail.py: an unknown label raised LookupError, and the poller would have
+    fetched that mail again forever."""
+    raw = (
+        "From: resident@example.cn\r\nSubject: 照片\r\nContent-Type: image/jpeg\r\n"
+        f"Content-Disposition: attachment; filename*={label}''%D5%D5%C6%AC.jpg\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n/9j/4AAQ\r\n"
+    ).encode()
+    mail = decode_mail(raw)
+    assert mail.draft.content and len(mail.draft.attachments) == 1
+    assert mail.files[0].name is not None and mail.files[0].name.endswith(".jpg")
+
+
 def test_a_mail_with_nothing_in_it_is_refused() -> None:
     with pytest.raises(ValueError):
         decode_mail(b"From: a@b.cn\r\n\r\n")

@@ -57,6 +57,16 @@ def adapter(gateway: Gateway) -> WechatAdapter:
     return found
 
 
+async def test_an_encrypt_type_it_does_not_declare_is_refused_naming_it(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    query = WECHAT.query() | {"encrypt_type": "rot13", "msg_signature": "x"}
+    response = await gateway.client.post(PATH, params=query, data=message_xml(Content="路灯坏了"))
+    assert response.status == 400
+    assert (await response.json())["error"]["detail"]["field"] == "encrypt_type"
+    assert await stored_appeals(redis, keys) == []
+
+
 async def test_url_verification_echoes_echostr_only_when_signed(gateway: Gateway) -> None:
     ok = await gateway.client.get(PATH, params=WECHAT.query() | {"echostr": "4302158926519433"})
     assert ok.status == 200 and await ok.text() == "4302158926519433"
