@@ -1,6 +1,7 @@
 """Repeats and cross-channel duplicates in the record: detected when the recorder records a new appeal
 (:func:`link_new`, in the recorder's transaction), listed for review, confirmed or unlinked by an
-operator, and the repeat context a delivery can carry (:func:`repeat_context`).
+operator, and what a unit's delivery says of the earlier appeal (``repeat_of``: :func:`repeat_of` at
+assignment, :func:`standing` once the recorder has linked it).
 
 The decision itself is pure (:mod:`gateway.records.links`). A link is never removed: unlinking keeps
 the row with ``status = unlinked`` and who decided, so a detection run again never links it anew.
@@ -9,7 +10,7 @@ the row with ``status = unlinked`` and who decided, so a detection run again nev
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -30,16 +31,23 @@ Decision = Literal["confirmed", "unlinked"]
 _COLUMNS = [getattr(appeals.c, name) for name in Candidate.__dataclass_fields__]
 
 
-async def _candidates(conn: AsyncConnection, new: Candidate, policy: LinkPolicy) -> list[Candidate]:
+async def _candidates(
+    conn: AsyncConnection, new: Candidate, policy: LinkPolicy, *, citizen_only: bool = False
+) -> list[Candidate]:
     """Earlier appeals that could be linked: the same citizen or the same place and topic within the
-    window, any within the duplicate hours. One indexed query each (an OR would scan the window)."""
+    window, any within the duplicate hours (``citizen_only``: the same citizen's alone). One indexed
+    query each (an OR would scan the window)."""
     since = new.received_at - policy.horizon
-    ways = [appeals.c.received_at >= new.received_at - timedelta(hours=policy.duplicate_hours)]
+    ways = (
+        []
+        if citizen_only
+        else [appeals.c.received_at >= new.received_at - timedelta(hours=policy.duplicate_hours)]
+    )
     if new.phone:
         ways.append(appeals.c.phone == new.phone)
     if new.identity:
         ways.append(appeals.c.identity == new.identity)
-    if new.area:
+    if new.area and not citizen_only:
         ways.append(and_(appeals.c.area == new.area, appeals.c.category == new.category))
     found: dict[str, Candidate] = {}
     for way in ways:
@@ -140,44 +148,78 @@ async def set_status(
     return bool(result.rowcount)
 
 
-def _context(row: Any, kind: str) -> dict[str, Any]:
+def told_reply(reply: Mapping[str, Any] | None, earlier: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The earlier appeal's reply as a unit is told it (content and time). It may speak to another
+    citizen (a duplicate, the same place and topic): the earlier appeal's citizen's name, address,
+    phone and ID numbers are masked in it (``earlier``: that appeal as JSON)."""
+    if not reply:
+        return None
+    content = reply.get("content")
+    if content:
+        # pure, but its package's __init__ reaches the runtime, which imports the record
+        from gateway.accounts.mask import known_of, mask_text
+
+        content = mask_text(content, known_of(dict(earlier)))
+    return {"content": content, "at": reply.get("at")}
+
+
+def _context(row: Any, kind: str, why: Any) -> dict[str, Any]:
+    """The ``repeat_of`` a unit is told: the earlier appeal's number, the kind of link, its unit,
+    state and reply (as the record holds them), and why."""
     raw = (row.record or {}).get("reply")
-    reply = json.loads(raw) if raw else None
     return {
-        "earlier": row.earlier_no,
+        "appeal_no": row.earlier_no,
         "kind": kind,
         "unit": row.unit,
         "state": row.state,
-        "reply": {"content": reply.get("content"), "at": reply.get("at")} if reply else None,
+        "reply": told_reply(json.loads(raw) if raw else None, row.appeal or {}),
+        "why": why,
     }
 
 
-async def repeat_context(engine: AsyncEngine, appeal_no: str) -> dict[str, Any] | None:
-    """What a unit's delivery says of a recorded appeal that repeats an earlier one: the earlier
-    appeal's number, its unit, its state and its reply (None: not linked, or unlinked)."""
+_EARLIER = (
+    appeals.c.appeal_no.label("earlier_no"),
+    appeals.c.unit,
+    appeals.c.state,
+    appeals.c.record,
+    appeals.c.appeal,
+)
+
+
+async def _standing(conn: AsyncConnection, appeal_nos: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each appeal's link that stands (not unlinked) as its ``repeat_of``: an operator's confirmed
+    one first, then the one to the most recent earlier appeal. One query for all of them."""
     query = (
-        select(
-            appeal_links.c.earlier_no, appeal_links.c.kind, appeals.c.unit, appeals.c.state, appeals.c.record
-        )
+        select(appeal_links.c.appeal_no, appeal_links.c.kind, appeal_links.c.why, *_EARLIER)
         .join(appeals, appeals.c.appeal_no == appeal_links.c.earlier_no)
-        .where(appeal_links.c.appeal_no == appeal_no, appeal_links.c.status != "unlinked")
-        .order_by(appeals.c.received_at.desc())
-        .limit(1)
+        .where(appeal_links.c.appeal_no.in_(list(appeal_nos)), appeal_links.c.status != "unlinked")
+        .order_by((appeal_links.c.status == "confirmed").desc(), appeals.c.received_at.desc())
     )
+    found: dict[str, dict[str, Any]] = {}
+    for row in await conn.execute(query):
+        if row.appeal_no not in found:
+            found[row.appeal_no] = _context(row, row.kind, row.why)
+    return found
+
+
+async def repeat_context(engine: AsyncEngine, appeal_no: str) -> dict[str, Any] | None:
+    """What a unit's delivery says of a recorded appeal that repeats an earlier one (None: not
+    linked, or unlinked)."""
+    return (await standing(engine, [appeal_no])).get(appeal_no)
+
+
+async def standing(engine: AsyncEngine, appeal_nos: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The ``repeat_of`` of each of these appeals that has a link standing."""
+    if not appeal_nos:
+        return {}
     async with engine.connect() as conn:
-        row = (await conn.execute(query)).first()
-    return None if row is None else _context(row, row.kind)
+        return await _standing(conn, appeal_nos)
 
 
-async def repeat_of(
-    engine: AsyncEngine, appeal: Appeal, policy: LinkPolicy, now: datetime
-) -> dict[str, Any] | None:
-    """The repeat context of an appeal about to be delivered, which the recorder may not have
-    recorded yet: decided here from the appeal itself against the record (the same rules as
-    :func:`link_new`; a pair an operator unlinked stays apart). The hook for the loop's delivery
-    payload (``repeat_of``); the ``why`` comes along for the unit's reader."""
+def candidate(appeal: Appeal) -> Candidate:
+    """What the decision reads of an appeal not yet recorded (as :func:`rows.appeal_row` would)."""
     citizen, location = appeal.citizen, appeal.location
-    new = Candidate(
+    return Candidate(
         appeal.appeal_no,
         appeal.received_at,
         appeal.channel_id,
@@ -190,8 +232,27 @@ async def repeat_of(
         category=appeal.category[0] if appeal.category else None,
         area=location.area,
     )
+
+
+async def repeat_of(
+    engine: AsyncEngine, appeal: Appeal, policy: LinkPolicy, now: datetime
+) -> dict[str, Any] | None:
+    """The ``repeat_of`` of an appeal about to be assigned, cheap enough for dispatch: the link
+    that stands when the recorder has linked it already (a re-dispatch, an operator's assignment);
+    else decided here against the same citizen's earlier appeals in the record (by phone or channel
+    identity: one indexed query each, a handful of rows), with the rules of :func:`link_new`; a
+    pair an operator unlinked stays apart. Links by place and topic, and other citizens' reports of
+    the same matter, are the recorder's to find (the unit is told by an ``appeal.updated``)."""
+    new = candidate(appeal)
     async with engine.connect() as conn:
-        found = decide(new, await _candidates(conn, new, policy), policy, now)
+        found = await _standing(conn, [new.appeal_no])
+        if new.appeal_no in found:
+            return found[new.appeal_no]
+        if not (new.phone or new.identity):
+            return None
+        earlier = await _candidates(conn, new, policy, citizen_only=True)
+        if not earlier:
+            return None
         apart = set(
             (
                 await conn.execute(
@@ -201,16 +262,10 @@ async def repeat_of(
                 )
             ).scalars()
         )
-        link = next((link for link in found if link.earlier_no not in apart), None)
+        link = next(
+            (link for link in decide(new, earlier, policy, now) if link.earlier_no not in apart), None
+        )
         if link is None:
             return None
-        row = (
-            await conn.execute(
-                select(
-                    appeals.c.appeal_no.label("earlier_no"), appeals.c.unit, appeals.c.state, appeals.c.record
-                ).where(appeals.c.appeal_no == link.earlier_no)
-            )
-        ).first()
-    if row is None:
-        return None
-    return _context(row, link.kind) | {"why": link.why}
+        row = (await conn.execute(select(*_EARLIER).where(appeals.c.appeal_no == link.earlier_no))).first()
+    return None if row is None else _context(row, link.kind, link.why)
