@@ -7,7 +7,8 @@ Where each is known, and when:
 - ``repeat_of``: links live in the record (SQL), which the recorder writes within a second of each
   step. At an assignment, :func:`gateway.records.repeats.repeat_of` answers from a link that stands
   (a re-dispatch, an operator's assignment, a reopening) or decides against the same citizen's
-  earlier appeals in the record (a handful of indexed rows), within :data:`LOOKUP_SECONDS`; after a
+  earlier appeals in the record (a handful of indexed rows), within :data:`LOOKUP_SECONDS`
+  (``HOTLINE_REPEAT_LOOKUP_SECONDS``; 0: no look-up, every repeat is told by an update); after a
   failure the lookup rests :data:`REST_SECONDS`, so a database that is away never slows dispatch for
   long. What it cannot know in time (a link by place and topic, another citizen's report of the same
   matter, anything while the database is away) the recorder finds when it records the appeal:
@@ -24,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -33,7 +34,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.base import raise_if_cancelled
 from gateway.delivery.sender import EVENT_UPDATED
-from gateway.loop import AppealRecord, LoopListener, Stepped
+from gateway.errors import ConfigError
+from gateway.loop import AppealRecord, LoopListener, State, Stepped
 from gateway.loop.service import Brief
 from gateway.loop.states import WITH_UNIT
 from gateway.records.repeats import repeat_of, standing, told_reply
@@ -44,7 +46,7 @@ from normalizer import Appeal
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
 
-LOOKUP_SECONDS = 0.5  # the most an assignment waits for the record's answer on repeats
+LOOKUP_SECONDS = 0.5  # the most an assignment waits for the record's answer on repeats (default)
 REST_SECONDS = 30.0  # after a failed lookup, assignments go out without one for this long
 log = structlog.get_logger("briefing")
 
@@ -61,6 +63,20 @@ async def current(runtime: Runtime, repeat: dict[str, Any] | None) -> dict[str, 
     return repeat | {"unit": earlier.unit, "state": earlier.state.value, "reply": reply}
 
 
+def lookup_seconds(env: Mapping[str, str]) -> float:
+    """``HOTLINE_REPEAT_LOOKUP_SECONDS``: how long an assignment may wait for the record's answer
+    on repeats (default 0.5); 0 turns the look-up off (every repeat then reaches the unit as an
+    update, a second or so after its assignment)."""
+    raw = env.get("HOTLINE_REPEAT_LOOKUP_SECONDS", str(LOOKUP_SECONDS))
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 10:
+        raise ConfigError([f"HOTLINE_REPEAT_LOOKUP_SECONDS: {raw!r} is not a number of seconds (0 to 10)"])
+    return seconds
+
+
 def told_supervision(supervision: dict[str, Any] | None) -> dict[str, Any] | None:
     """What a unit is told of a supervision: its note, deadline and who supervises."""
     if supervision is None:
@@ -74,22 +90,26 @@ class UnitBriefing:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._rest_until = 0.0
+        self.lookup_seconds = lookup_seconds(runtime.env)
 
     async def brief(self, record: AppealRecord, appeal: Appeal) -> Brief:
-        repeat = await self._repeat_of(appeal)
+        first = record.state is State.accepted and not record.returned_by  # the router's first dispatch
+        repeat = await self._repeat_of(appeal, first)
         supervision = await self._supervision(record)
         return Brief(
             {"repeat_of": repeat, "supervision": told_supervision(supervision)},
             {"told_repeat": repeat["appeal_no"] if repeat else ""},
         )
 
-    async def _repeat_of(self, appeal: Appeal) -> dict[str, Any] | None:
+    async def _repeat_of(self, appeal: Appeal, first: bool) -> dict[str, Any] | None:
         records = self.runtime.records
-        if records is None or time.monotonic() < self._rest_until:
+        if records is None or not self.lookup_seconds or time.monotonic() < self._rest_until:
             return None
         try:
-            async with asyncio.timeout(LOOKUP_SECONDS):
-                found = await repeat_of(records.engine, appeal, records.context.links, self.runtime.clock())
+            async with asyncio.timeout(self.lookup_seconds):
+                found = await repeat_of(
+                    records.engine, appeal, records.context.links, self.runtime.clock(), first=first
+                )
         except (SQLAlchemyError, OSError, TimeoutError, ValueError, TypeError, KeyError) as e:
             raise_if_cancelled()
             self._rest_until = time.monotonic() + REST_SECONDS

@@ -10,7 +10,7 @@ the row with ``status = unlinked`` and who decided, so a detection run again nev
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -31,23 +31,16 @@ Decision = Literal["confirmed", "unlinked"]
 _COLUMNS = [getattr(appeals.c, name) for name in Candidate.__dataclass_fields__]
 
 
-async def _candidates(
-    conn: AsyncConnection, new: Candidate, policy: LinkPolicy, *, citizen_only: bool = False
-) -> list[Candidate]:
+async def _candidates(conn: AsyncConnection, new: Candidate, policy: LinkPolicy) -> list[Candidate]:
     """Earlier appeals that could be linked: the same citizen or the same place and topic within the
-    window, any within the duplicate hours (``citizen_only``: the same citizen's alone). One indexed
-    query each (an OR would scan the window)."""
+    window, any within the duplicate hours. One indexed query each (an OR would scan the window)."""
     since = new.received_at - policy.horizon
-    ways = (
-        []
-        if citizen_only
-        else [appeals.c.received_at >= new.received_at - timedelta(hours=policy.duplicate_hours)]
-    )
+    ways = [appeals.c.received_at >= new.received_at - timedelta(hours=policy.duplicate_hours)]
     if new.phone:
         ways.append(appeals.c.phone == new.phone)
     if new.identity:
         ways.append(appeals.c.identity == new.identity)
-    if new.area and not citizen_only:
+    if new.area:
         ways.append(and_(appeals.c.area == new.area, appeals.c.category == new.category))
     found: dict[str, Candidate] = {}
     for way in ways:
@@ -186,20 +179,28 @@ _EARLIER = (
 )
 
 
-async def _standing(conn: AsyncConnection, appeal_nos: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Each appeal's link that stands (not unlinked) as its ``repeat_of``: an operator's confirmed
-    one first, then the one to the most recent earlier appeal. One query for all of them."""
-    query = (
-        select(appeal_links.c.appeal_no, appeal_links.c.kind, appeal_links.c.why, *_EARLIER)
-        .join(appeals, appeals.c.appeal_no == appeal_links.c.earlier_no)
-        .where(appeal_links.c.appeal_no.in_(list(appeal_nos)), appeal_links.c.status != "unlinked")
-        .order_by((appeal_links.c.status == "confirmed").desc(), appeals.c.received_at.desc())
+_LINKS = (
+    select(
+        appeal_links.c.appeal_no, appeal_links.c.kind, appeal_links.c.why, appeal_links.c.status, *_EARLIER
     )
+    .join(appeals, appeals.c.appeal_no == appeal_links.c.earlier_no)
+    .order_by((appeal_links.c.status == "confirmed").desc(), appeals.c.received_at.desc())
+)
+
+
+def _stands(rows: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """Each appeal's link that stands (not unlinked) as its ``repeat_of``, from rows of ``_LINKS``:
+    an operator's confirmed one first, then the one to the most recent earlier appeal."""
     found: dict[str, dict[str, Any]] = {}
-    for row in await conn.execute(query):
-        if row.appeal_no not in found:
+    for row in rows:
+        if row.status != "unlinked" and row.appeal_no not in found:
             found[row.appeal_no] = _context(row, row.kind, row.why)
     return found
+
+
+async def _standing(conn: AsyncConnection, appeal_nos: Sequence[str]) -> dict[str, dict[str, Any]]:
+    query = _LINKS.where(appeal_links.c.appeal_no.in_(list(appeal_nos)), appeal_links.c.status != "unlinked")
+    return _stands(await conn.execute(query))
 
 
 async def repeat_context(engine: AsyncEngine, appeal_no: str) -> dict[str, Any] | None:
@@ -234,38 +235,60 @@ def candidate(appeal: Appeal) -> Candidate:
     )
 
 
+async def _same_citizen(conn: AsyncConnection, new: Candidate, policy: LinkPolicy) -> list[Any]:
+    """The same citizen's earlier appeals within the window (by phone, by channel identity: one
+    indexed query each), with what a unit is told of them."""
+    since = new.received_at - policy.horizon
+    ways = []
+    if new.phone:
+        ways.append(appeals.c.phone == new.phone)
+    if new.identity:
+        ways.append(appeals.c.identity == new.identity)
+    found: dict[str, Any] = {}
+    for way in ways:
+        query = (
+            select(*_COLUMNS, *_EARLIER)
+            .where(way, appeals.c.received_at.between(since, new.received_at))
+            .where(appeals.c.appeal_no != new.appeal_no)
+            .order_by(appeals.c.received_at.desc())
+            .limit(CANDIDATES)
+        )
+        for row in await conn.execute(query):
+            found.setdefault(row.appeal_no, row)
+    return list(found.values())
+
+
 async def repeat_of(
-    engine: AsyncEngine, appeal: Appeal, policy: LinkPolicy, now: datetime
+    engine: AsyncEngine, appeal: Appeal, policy: LinkPolicy, now: datetime, *, first: bool = False
 ) -> dict[str, Any] | None:
     """The ``repeat_of`` of an appeal about to be assigned, cheap enough for dispatch: the link
     that stands when the recorder has linked it already (a re-dispatch, an operator's assignment);
     else decided here against the same citizen's earlier appeals in the record (by phone or channel
     identity: one indexed query each, a handful of rows), with the rules of :func:`link_new`; a
-    pair an operator unlinked stays apart. Links by place and topic, and other citizens' reports of
-    the same matter, are the recorder's to find (the unit is told by an ``appeal.updated``)."""
+    pair an operator unlinked stays apart. ``first``: the router's first dispatch, which the
+    recorder has not linked yet (it records an appeal a moment after accepting it): the links are
+    not read, and an appeal without phone or identity costs no query at all. Links by place and
+    topic, and other citizens' reports of the same matter, are the recorder's to find (the unit is
+    told by an ``appeal.updated``)."""
     new = candidate(appeal)
+    if first and not (new.phone or new.identity):
+        return None
     async with engine.connect() as conn:
-        found = await _standing(conn, [new.appeal_no])
+        links = (
+            []
+            if first
+            else (await conn.execute(_LINKS.where(appeal_links.c.appeal_no == new.appeal_no))).all()
+        )
+        found = _stands(links)
         if new.appeal_no in found:
             return found[new.appeal_no]
         if not (new.phone or new.identity):
             return None
-        earlier = await _candidates(conn, new, policy, citizen_only=True)
-        if not earlier:
-            return None
-        apart = set(
-            (
-                await conn.execute(
-                    select(appeal_links.c.earlier_no).where(
-                        appeal_links.c.appeal_no == new.appeal_no, appeal_links.c.status == "unlinked"
-                    )
-                )
-            ).scalars()
-        )
-        link = next(
-            (link for link in decide(new, earlier, policy, now) if link.earlier_no not in apart), None
-        )
-        if link is None:
-            return None
-        row = (await conn.execute(select(*_EARLIER).where(appeals.c.appeal_no == link.earlier_no))).first()
-    return None if row is None else _context(row, link.kind, link.why)
+        rows = await _same_citizen(conn, new, policy)
+    apart = {row.earlier_no for row in links}  # none stands: every one was unlinked
+    by_no = {row.appeal_no: row for row in rows}
+    earlier = [Candidate.of(dict(row._mapping)) for row in rows]
+    for link in decide(new, earlier, policy, now):
+        if link.earlier_no not in apart:
+            return _context(by_no[link.earlier_no], link.kind, link.why)
+    return None

@@ -6,14 +6,17 @@ supervised appeal, in its assignment or, when it comes later, as an update."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import select
 
-from gateway.briefing import tell_repeats
+from gateway.briefing import lookup_seconds, tell_repeats
 from gateway.config import Config
+from gateway.errors import ConfigError
 from gateway.loop import IntakeEntry
 from gateway.records.schema import appeals
 from gateway.registry import Registry
@@ -131,6 +134,32 @@ async def test_a_duplicate_found_after_delivery_reaches_the_unit_as_an_update_on
 
     assert await tell_repeats(gw.runtime, [second]) == 0  # told: never again
     assert len(about(gw, second, UPDATED)) == 1
+
+
+async def test_without_the_look_up_a_repeat_reaches_the_unit_as_an_update(
+    recording_with: Callable[..., Awaitable[Gateway]],
+) -> None:
+    gw = await recording_with(HOTLINE_REPEAT_LOOKUP_SECONDS="0")
+    first = await gw.post_appeal(description=LEAK, phone="13912341234")
+    await arrived(gw, first, ASSIGNED)
+    await recorded(gw, first)
+    again = await gw.post_appeal(description="还是" + LEAK, phone="13912341234")
+    (assigned,) = await arrived(gw, again, ASSIGNED)
+    assert assigned["data"]["assignment"]["repeat_of"] is None
+    (update,) = await arrived(gw, again, UPDATED)
+    told = update["data"]["assignment"]
+    assert (told["type"], told["repeat_of"]["appeal_no"], told["repeat_of"]["kind"]) == (
+        "repeat_found",
+        first,
+        "repeat",
+    )
+
+
+def test_the_look_up_time_is_checked() -> None:
+    assert lookup_seconds({}) == 0.5 and lookup_seconds({"HOTLINE_REPEAT_LOOKUP_SECONDS": "0"}) == 0
+    for bad in ("-1", "soon", "60"):
+        with pytest.raises(ConfigError, match="HOTLINE_REPEAT_LOOKUP_SECONDS"):
+            lookup_seconds({"HOTLINE_REPEAT_LOOKUP_SECONDS": bad})
 
 
 async def _supervise(gw: Gateway, no: str, note: str) -> dict[str, Any]:
