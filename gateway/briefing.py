@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from gateway.runtime import Runtime
 
 LOOKUP_SECONDS = 0.5  # the most an assignment waits for the record's answer on repeats (default)
-REST_SECONDS = 30.0  # after a failed lookup, assignments go out without one for this long
+REST_SECONDS = 10.0  # after a failed lookup, assignments go out without one for this long
 log = structlog.get_logger("briefing")
 
 
