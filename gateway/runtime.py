@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from adapters.base import Adapter, AdapterContext
 from gateway.alerts import Alerts
+from gateway.briefing import SupervisionUpdates, UnitBriefing
 from gateway.config import Config
 from gateway.credentials import CredentialStore
 from gateway.delivery import DeliveryQueue, DeliveryWorker
@@ -88,7 +89,13 @@ class Runtime:
         # The side effects of the loop, each a listener given to the loop and the delivery worker.
         self.health = HealthService(self)
         wake = WakeDelivery()
-        listeners: list[LoopListener] = [self.health, WriteBack(self), FollowUps(self), wake]
+        listeners: list[LoopListener] = [
+            self.health,
+            WriteBack(self),
+            FollowUps(self),
+            SupervisionUpdates(self),
+            wake,
+        ]
         self.loop = Loop(
             self.redis,
             self.keys,
@@ -96,6 +103,7 @@ class Runtime:
             clock=self.clock,
             listeners=listeners,
             is_emergency=self._is_emergency,
+            briefing=UnitBriefing(self),  # repeats and supervision in the assignment
         )
         self.deliverer = DeliveryWorker(
             self.deliveries,

@@ -4,7 +4,8 @@ Hash fields: ``appeal`` (the Appeal as JSON), ``state``, ``unit``, ``supervisor`
 ``decision``, ``deadlines`` (JSON) with ``sign_by_ts`` / ``reply_by_ts`` (epoch seconds, read by the
 scripts that keep the overdue index), ``returned_by``, ``reopened``, ``extension``, ``reply``,
 ``satisfaction``, ``assignments`` (counts deliveries), ``version`` (thread merges),
-``thread_key``, ``updated_at``.
+``thread_key``, ``updated_at``, ``supervised`` ("1": an operator put it under supervision),
+``told_repeat`` (the earlier appeal the unit holding it was told it repeats; "" none).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class AppealRecord:
     extension: dict[str, Any] | None = None
     deadlines: dict[str, Any] | None = None
     reply: dict[str, Any] | None = None
+    supervised: bool = False
+    """Put under supervision by an operator (an upstream platform's flag is the appeal's own)."""
 
     @property
     def appeal_no(self) -> str:
@@ -55,6 +58,7 @@ class AppealRecord:
             extension=_json(fields, "extension"),
             deadlines=_json(fields, "deadlines"),
             reply=_json(fields, "reply"),
+            supervised=fields.get("supervised") == "1",
         )
 
     def summary(self) -> dict[str, Any]:

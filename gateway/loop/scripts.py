@@ -163,7 +163,9 @@ return {1, state}
 
 # Giving the appeal to a unit: state, history and the new delivery together. The delivery id is
 # ``msg_<appeal no>_<n>``, ``n`` counting the appeal's assignments; its fields come from
-# ``gateway.delivery.queue.new_delivery`` (the delivery record's one owner).
+# ``gateway.delivery.queue.new_delivery`` (the delivery record's one owner). Its answer also says
+# whether the appeal is under supervision as the script ran (a supervision the caller read too early
+# is then told to the unit after: ``Briefing.supervised_since``).
 ASSIGN = _loop(
     (
         "appeal",
@@ -217,7 +219,7 @@ else
   redis.call('ZADD', K.pending, A.due, delivery_id)
 end
 ack()
-return {1, delivery_id}
+return {1, delivery_id, redis.call('HGET', K.appeal, 'supervised') or ''}
 """,
 )
 

@@ -9,9 +9,9 @@ HTTP handlers authenticate, parse, call a method here and answer; the dispatch w
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -53,6 +53,30 @@ class LoopListener:
 
 
 @dataclass(frozen=True)
+class Brief:
+    """What a unit is told about an assignment beside the loop's own fields."""
+
+    assignment: dict[str, Any]
+    """Merged into the assignment (e.g. ``repeat_of``, ``supervision``)."""
+    fields: dict[str, str] = field(default_factory=dict)
+    """Record fields set with it (what the unit was told, to tell it what comes later)."""
+
+
+class Briefing(Protocol):
+    """The runtime's part of an assignment: what the record and the history know of the appeal
+    (the earlier appeal it repeats, its supervision). The loop asks before every assignment."""
+
+    async def brief(self, record: AppealRecord, appeal: Appeal) -> Brief:
+        """Never raises: what cannot be known in time is left out (and told later)."""
+        ...
+
+    def supervised_since(self, appeal_no: str) -> None:
+        """The appeal went under supervision after its brief was made: tell the unit now (return at
+        once; I/O in a task)."""
+        ...
+
+
+@dataclass(frozen=True)
 class IntakeEntry:
     """The intake stream entry a dispatch step acknowledges in its own script."""
 
@@ -77,6 +101,7 @@ class Loop(Intake):
         clock: Callable[[], datetime],
         listeners: Sequence[LoopListener] = (),
         is_emergency: Callable[[AppealDraft], bool] = lambda _draft: False,
+        briefing: Briefing | None = None,
     ) -> None:
         first = config()
         super().__init__(
@@ -90,6 +115,7 @@ class Loop(Intake):
             is_emergency=is_emergency,
         )
         self.config = config
+        self.briefing = briefing
 
     # --- the units' steps ---------------------------------------------------------------------
 
@@ -283,6 +309,7 @@ class Loop(Intake):
             fields={"appeal": appeal.model_dump_json(), "decision": decision.model_dump_json()}
             | deadline_fields(due),
             entry=entry,
+            appeal=appeal,
         )
 
     async def to_manual(
@@ -349,14 +376,20 @@ class Loop(Intake):
         event_type: str = EVENT_ASSIGNED,
         fields: Mapping[str, str] | None = None,
         entry: IntakeEntry | None = None,
+        appeal: Appeal | None = None,
     ) -> str:
         """Give the appeal to a unit and create its delivery; returns the delivery id. Raises
         NotFound, or Conflict with the current state. ``entry``: the intake entry acknowledged
-        with it (also when the state no longer allows it: another worker dispatched it)."""
+        with it (also when the state no longer allows it: another worker dispatched it).
+        ``appeal``: the appeal as it is being stored (routed), if not the record's."""
         unit = self.network().get(unit_id)
         if unit is None:
             raise NotFound(f"no unit {unit_id}")
         appeal_no = record.appeal_no
+        if self.briefing is not None:
+            brief = await self.briefing.brief(record, appeal or record.appeal)
+            assignment = assignment | brief.assignment
+            fields = dict(fields or {}) | brief.fields
         now = self.clock()
         delivery = new_delivery(
             appeal_no=appeal_no,
@@ -366,7 +399,7 @@ class Loop(Intake):
             at=now.isoformat(),
         )
         try:
-            code, value = await self.scripts.assign(
+            code, value, *after = await self.scripts.assign(
                 keys=self._step_keys(appeal_no)
                 | {
                     "schedule": self.keys.delivery_schedule,
@@ -403,6 +436,9 @@ class Loop(Intake):
         self._told(appeal_no, record.appeal.channel_id, event)
         for listener in self.listeners:
             listener.scheduled(delivery_id, unit_id)
+        supervised = bool(after) and text(after[0]) == "1"
+        if self.briefing is not None and supervised and not assignment.get("supervision"):
+            self.briefing.supervised_since(appeal_no)
         return delivery_id
 
     async def transition(

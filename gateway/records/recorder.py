@@ -25,10 +25,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.records.hot import Context, new_appeals, snapshot, store
+from gateway.records.links import Link
 from gateway.records.repeats import link_new
 from gateway.store import Keys, text
 
 GROUP = "recorder"
+ASSIGNING = frozenset({"dispatched", "sub_assigned", "reopened"})  # history events of an assignment
 log = structlog.get_logger("records")
 
 
@@ -61,6 +63,7 @@ class Recorder:
         max_backoff: float = 30.0,
         on_recorded: Callable[[int], None] = lambda _n: None,
         periodic: Callable[[], Awaitable[None]] | None = None,
+        after: Callable[[list[str]], Awaitable[object]] | None = None,
     ) -> None:
         self.ctx = ctx
         self.redis, self.keys, self.engine = ctx.redis, ctx.keys, ctx.engine
@@ -69,6 +72,7 @@ class Recorder:
         self.max_backoff = max_backoff
         self.on_recorded = on_recorded
         self.periodic = periodic
+        self.after = after  # told, after each commit, the appeals linked or assigned in the batch
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         self.stopping = False
         self.database_ok: bool | None = None  # None until the first write
@@ -141,7 +145,7 @@ class Recorder:
             try:
                 async with self.engine.begin() as conn:
                     await store(conn, batch)
-                    await self._link(conn, new_appeals(batch))
+                    linked = await self._link(conn, new_appeals(batch))
                 break
             except (SQLAlchemyError, OSError) as e:
                 self._failed(e)
@@ -152,6 +156,9 @@ class Recorder:
         if self.database_ok is False:
             log.info("records.database_back")
         self.database_ok, self.last_error = True, None
+        if self.after is not None:  # before the acknowledgement: a Redis error records the batch again
+            assigned = [e["appeal_no"] for e in batch.events if e["type"] in ASSIGNING]
+            await self.after(list(dict.fromkeys([*(link.appeal_no for link in linked), *assigned])))
         ids = [entry_id for entry_id, _ in entries]
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.xack(self.keys.events, GROUP, *ids)
@@ -159,14 +166,15 @@ class Recorder:
             await pipe.execute()
         self.on_recorded(len(ids))
 
-    async def _link(self, conn: AsyncConnection, appeal_nos: list[str]) -> None:
+    async def _link(self, conn: AsyncConnection, appeal_nos: list[str]) -> list[Link]:
         """Repeat detection for the newly recorded appeals, in a savepoint of the batch: a fault in
         it is logged and never holds the record up (the appeals can be linked by a rebuild)."""
         try:
             async with conn.begin_nested():
-                await link_new(conn, appeal_nos, self.ctx.links, self.ctx.clock())
+                return await link_new(conn, appeal_nos, self.ctx.links, self.ctx.clock())
         except (ValueError, TypeError, KeyError, AttributeError) as e:
             log.error("records.repeats_failed", appeals=len(appeal_nos), error=type(e).__name__)
+            return []
 
     def _failed(self, error: BaseException) -> None:
         cause = getattr(error, "orig", None) or error  # never the SQL parameters: they hold appeals

@@ -1,6 +1,7 @@
 """Repeats and cross-channel duplicates in the record: detected when the recorder records a new appeal
 (:func:`link_new`, in the recorder's transaction), listed for review, confirmed or unlinked by an
-operator, and the repeat context a delivery can carry (:func:`repeat_context`).
+operator, and what a unit's delivery says of the earlier appeal (``repeat_of``: :func:`repeat_of` at
+assignment, :func:`standing` once the recorder has linked it).
 
 The decision itself is pure (:mod:`gateway.records.links`). A link is never removed: unlinking keeps
 the row with ``status = unlinked`` and who decided, so a detection run again never links it anew.
@@ -9,7 +10,7 @@ the row with ``status = unlinked`` and who decided, so a detection run again nev
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -140,44 +141,86 @@ async def set_status(
     return bool(result.rowcount)
 
 
-def _context(row: Any, kind: str) -> dict[str, Any]:
+def told_reply(reply: Mapping[str, Any] | None, earlier: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The earlier appeal's reply as a unit is told it (content and time). It may speak to another
+    citizen (a duplicate, the same place and topic): the earlier appeal's citizen's name, address,
+    phone and ID numbers are masked in it (``earlier``: that appeal as JSON)."""
+    if not reply:
+        return None
+    content = reply.get("content")
+    if content:
+        # pure, but its package's __init__ reaches the runtime, which imports the record
+        from gateway.accounts.mask import known_of, mask_text
+
+        content = mask_text(content, known_of(dict(earlier)))
+    return {"content": content, "at": reply.get("at")}
+
+
+def _context(row: Any, kind: str, why: Any) -> dict[str, Any]:
+    """The ``repeat_of`` a unit is told: the earlier appeal's number, the kind of link, its unit,
+    state and reply (as the record holds them), and why."""
     raw = (row.record or {}).get("reply")
-    reply = json.loads(raw) if raw else None
     return {
-        "earlier": row.earlier_no,
+        "appeal_no": row.earlier_no,
         "kind": kind,
         "unit": row.unit,
         "state": row.state,
-        "reply": {"content": reply.get("content"), "at": reply.get("at")} if reply else None,
+        "reply": told_reply(json.loads(raw) if raw else None, row.appeal or {}),
+        "why": why,
     }
 
 
-async def repeat_context(engine: AsyncEngine, appeal_no: str) -> dict[str, Any] | None:
-    """What a unit's delivery says of a recorded appeal that repeats an earlier one: the earlier
-    appeal's number, its unit, its state and its reply (None: not linked, or unlinked)."""
-    query = (
-        select(
-            appeal_links.c.earlier_no, appeal_links.c.kind, appeals.c.unit, appeals.c.state, appeals.c.record
-        )
-        .join(appeals, appeals.c.appeal_no == appeal_links.c.earlier_no)
-        .where(appeal_links.c.appeal_no == appeal_no, appeal_links.c.status != "unlinked")
-        .order_by(appeals.c.received_at.desc())
-        .limit(1)
+_EARLIER = (
+    appeals.c.appeal_no.label("earlier_no"),
+    appeals.c.unit,
+    appeals.c.state,
+    appeals.c.record,
+    appeals.c.appeal,
+)
+
+
+_LINKS = (
+    select(
+        appeal_links.c.appeal_no, appeal_links.c.kind, appeal_links.c.why, appeal_links.c.status, *_EARLIER
     )
+    .join(appeals, appeals.c.appeal_no == appeal_links.c.earlier_no)
+    .order_by((appeal_links.c.status == "confirmed").desc(), appeals.c.received_at.desc())
+)
+
+
+def _stands(rows: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """Each appeal's link that stands (not unlinked) as its ``repeat_of``, from rows of ``_LINKS``:
+    an operator's confirmed one first, then the one to the most recent earlier appeal."""
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row.status != "unlinked" and row.appeal_no not in found:
+            found[row.appeal_no] = _context(row, row.kind, row.why)
+    return found
+
+
+async def _standing(conn: AsyncConnection, appeal_nos: Sequence[str]) -> dict[str, dict[str, Any]]:
+    query = _LINKS.where(appeal_links.c.appeal_no.in_(list(appeal_nos)), appeal_links.c.status != "unlinked")
+    return _stands(await conn.execute(query))
+
+
+async def repeat_context(engine: AsyncEngine, appeal_no: str) -> dict[str, Any] | None:
+    """What a unit's delivery says of a recorded appeal that repeats an earlier one (None: not
+    linked, or unlinked)."""
+    return (await standing(engine, [appeal_no])).get(appeal_no)
+
+
+async def standing(engine: AsyncEngine, appeal_nos: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The ``repeat_of`` of each of these appeals that has a link standing."""
+    if not appeal_nos:
+        return {}
     async with engine.connect() as conn:
-        row = (await conn.execute(query)).first()
-    return None if row is None else _context(row, row.kind)
+        return await _standing(conn, appeal_nos)
 
 
-async def repeat_of(
-    engine: AsyncEngine, appeal: Appeal, policy: LinkPolicy, now: datetime
-) -> dict[str, Any] | None:
-    """The repeat context of an appeal about to be delivered, which the recorder may not have
-    recorded yet: decided here from the appeal itself against the record (the same rules as
-    :func:`link_new`; a pair an operator unlinked stays apart). The hook for the loop's delivery
-    payload (``repeat_of``); the ``why`` comes along for the unit's reader."""
+def candidate(appeal: Appeal) -> Candidate:
+    """What the decision reads of an appeal not yet recorded (as :func:`rows.appeal_row` would)."""
     citizen, location = appeal.citizen, appeal.location
-    new = Candidate(
+    return Candidate(
         appeal.appeal_no,
         appeal.received_at,
         appeal.channel_id,
@@ -190,27 +233,62 @@ async def repeat_of(
         category=appeal.category[0] if appeal.category else None,
         area=location.area,
     )
-    async with engine.connect() as conn:
-        found = decide(new, await _candidates(conn, new, policy), policy, now)
-        apart = set(
-            (
-                await conn.execute(
-                    select(appeal_links.c.earlier_no).where(
-                        appeal_links.c.appeal_no == new.appeal_no, appeal_links.c.status == "unlinked"
-                    )
-                )
-            ).scalars()
+
+
+async def _same_citizen(conn: AsyncConnection, new: Candidate, policy: LinkPolicy) -> list[Any]:
+    """The same citizen's earlier appeals within the window (by phone, by channel identity: one
+    indexed query each), with what a unit is told of them."""
+    since = new.received_at - policy.horizon
+    ways = []
+    if new.phone:
+        ways.append(appeals.c.phone == new.phone)
+    if new.identity:
+        ways.append(appeals.c.identity == new.identity)
+    found: dict[str, Any] = {}
+    for way in ways:
+        query = (
+            select(*_COLUMNS, *_EARLIER)
+            .where(way, appeals.c.received_at.between(since, new.received_at))
+            .where(appeals.c.appeal_no != new.appeal_no)
+            .order_by(appeals.c.received_at.desc())
+            .limit(CANDIDATES)
         )
-        link = next((link for link in found if link.earlier_no not in apart), None)
-        if link is None:
-            return None
-        row = (
-            await conn.execute(
-                select(
-                    appeals.c.appeal_no.label("earlier_no"), appeals.c.unit, appeals.c.state, appeals.c.record
-                ).where(appeals.c.appeal_no == link.earlier_no)
-            )
-        ).first()
-    if row is None:
+        for row in await conn.execute(query):
+            found.setdefault(row.appeal_no, row)
+    return list(found.values())
+
+
+async def repeat_of(
+    engine: AsyncEngine, appeal: Appeal, policy: LinkPolicy, now: datetime, *, first: bool = False
+) -> dict[str, Any] | None:
+    """The ``repeat_of`` of an appeal about to be assigned, cheap enough for dispatch: the link
+    that stands when the recorder has linked it already (a re-dispatch, an operator's assignment);
+    else decided here against the same citizen's earlier appeals in the record (by phone or channel
+    identity: one indexed query each, a handful of rows), with the rules of :func:`link_new`; a
+    pair an operator unlinked stays apart. ``first``: the router's first dispatch, which the
+    recorder has not linked yet (it records an appeal a moment after accepting it): the links are
+    not read, and an appeal without phone or identity costs no query at all. Links by place and
+    topic, and other citizens' reports of the same matter, are the recorder's to find (the unit is
+    told by an ``appeal.updated``)."""
+    new = candidate(appeal)
+    if first and not (new.phone or new.identity):
         return None
-    return _context(row, link.kind) | {"why": link.why}
+    async with engine.connect() as conn:
+        links = (
+            []
+            if first
+            else (await conn.execute(_LINKS.where(appeal_links.c.appeal_no == new.appeal_no))).all()
+        )
+        found = _stands(links)
+        if new.appeal_no in found:
+            return found[new.appeal_no]
+        if not (new.phone or new.identity):
+            return None
+        rows = await _same_citizen(conn, new, policy)
+    apart = {row.earlier_no for row in links}  # none stands: every one was unlinked
+    by_no = {row.appeal_no: row for row in rows}
+    earlier = [Candidate.of(dict(row._mapping)) for row in rows]
+    for link in decide(new, earlier, policy, now):
+        if link.earlier_no not in apart:
+            return _context(by_no[link.earlier_no], link.kind, link.why)
+    return None

@@ -1,5 +1,6 @@
-"""The operators' review over the record (Bearer ``$OPERATOR_TOKEN``): repeats and duplicates to
-confirm or unlink (``/api/v1/repeats``), and the weekly and monthly reports (``/api/v1/reports``)."""
+"""The review over the record: repeats and duplicates to confirm or unlink (``/api/v1/repeats``,
+operators and admins), and the weekly and monthly reports (``/api/v1/reports``: operators, admins and
+the joint supervisors; no personal data is in a report)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from aiohttp import web
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.accounts.auth import who
+from gateway.accounts.auth import READERS, require, who
 from gateway.api.declare import Declared, operation
 from gateway.api.operators import require_operator
 from gateway.errors import NotFound, TransientError
@@ -79,8 +80,9 @@ class ReportQuery(Declared):
 @routes.get("/api/v1/reports/{kind}/{period}")
 @operation("operators", auth="operator", responses={400: "unknown kind or period", 503: NO_RECORD})
 async def get_report(request: web.Request, query: ReportQuery) -> web.Response:
-    """The weekly (``2026-W48``) or monthly (``2026-11``) report, as JSON (default), HTML or PDF."""
-    runtime = require_operator(request)
+    """The weekly (``2026-W48``) or monthly (``2026-11``) report, as JSON (default), HTML or PDF;
+    for supervisors too (it holds no personal data)."""
+    runtime = require(request, READERS)
     fmt = query.format
     period = periods.parse(request.match_info["kind"], request.match_info["period"], runtime.clock())
     report = await build(_records(runtime), period, runtime.clock())

@@ -92,12 +92,19 @@ class Records:
             claim_idle_seconds=float(runtime.env.get("HOTLINE_RECORDER_CLAIM_SECONDS", "30")),
             on_recorded=self.metrics.recorded.inc,
             periodic=self._observe,
+            after=self._tell_repeats,
         )
         self.retention = Retention(self.context, self.retention_days)
         self.schedule = Schedule.from_env(runtime.env)
         self._task: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._sender: asyncio.Task[None] | None = None
+
+    async def _tell_repeats(self, appeal_nos: list[str]) -> int:
+        """Units holding appeals linked since their assignment are told (gateway.briefing)."""
+        from gateway.briefing import tell_repeats  # it reads the loop and the record: a cycle at import
+
+        return await tell_repeats(self.runtime, appeal_nos)
 
     def _county_of(self, area: str) -> str | None:
         return county(self.runtime.config.router.gazetteer, area)

@@ -42,3 +42,28 @@ async def test_an_upstream_supervised_order_is_supervised_and_recorded_as_an_eve
         "note": None,
         "deadline": record.appeal.upstream.deadline.isoformat() if record.appeal.upstream.deadline else None,
     }
+
+
+async def test_an_upstream_supervised_order_reaches_its_unit_supervised_and_only_once(
+    upstream: Upstream, gateway: Gateway
+) -> None:
+    await upstream.inject(
+        id="DB-8", title="督办件", content="小区燃气管道漏气多日无人处理", supervised=True, deadline_days=2
+    )
+    (delivery,) = await gateway.receiver.wait_for(1, timeout=10)
+    event = delivery.json()
+    record = await gateway.runtime.appeals.get(event["subject"])
+    assert record is not None and record.appeal.upstream is not None
+    deadline = record.appeal.upstream.deadline
+    assert deadline is not None
+    assert event["type"] == "cn.gov.12345.appeal.assigned"
+    assert event["data"]["assignment"]["supervision"] == {
+        "note": None,
+        "deadline": deadline.isoformat(),
+        "by": "governor-hotline",
+    }
+    # the first sweep writes the platform's flag as an event: the unit had it, no update follows
+    await sweep(gateway.runtime)
+    assert not await gateway.runtime.deliveries.get(f"msg_{record.appeal_no}_supervised_1")
+    types = [r.json()["type"] for r in gateway.receiver.received]
+    assert "cn.gov.12345.appeal.updated" not in types

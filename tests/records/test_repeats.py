@@ -45,18 +45,19 @@ async def test_a_citizen_writing_again_is_linked_reviewed_and_its_unit_told(reco
     engine = gw.runtime.records.engine
     context = await eventually(lambda: _replied_context(engine, again), timeout=10)
     assert context == {
-        "earlier": first,
+        "appeal_no": first,
         "kind": "repeat",
         "unit": unit,
         "state": "replied",
         "reply": {"content": "已关阀检修。", "at": context["reply"]["at"]},
+        "why": why,
     }
 
     # at delivery time, before the recorder has recorded the new appeal: decided from the appeal itself
     record = await gw.runtime.appeals.get(again)
     assert record is not None
     early = await repeat_of(engine, record.appeal, LinkPolicy(), gw.runtime.clock())
-    assert early is not None and early["earlier"] == first and early["reply"] == context["reply"]
+    assert early is not None and early["appeal_no"] == first and early["reply"] == context["reply"]
     assert early["unit"] == unit and "phone ending 1234" in early["why"]["rule"]
 
     confirm = await gw.client.post(f"/api/v1/repeats/{again}/{first}/confirm", headers=AUTH)
