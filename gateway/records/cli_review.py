@@ -20,6 +20,17 @@ from gateway.runtime import shanghai_now
 FORMATS = ("json", "html", "pdf")
 
 
+def _names(config_dir: str) -> dict[str, str] | None:
+    """The names of channels, units and places of the configuration, if it is there."""
+    from gateway.config import load_config
+    from gateway.records import render
+    from gateway.registry import load_kinds
+
+    if not Path(config_dir).is_dir():
+        return None
+    return render.display_names(load_config(config_dir, kinds=load_kinds(strict=False).kinds))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from gateway.records import render
 
@@ -30,14 +41,17 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     suffix = Path(args.output).suffix.lstrip(".") if args.output else ""
     fmt = args.format or (suffix if suffix in FORMATS else "json")
+    names = _names(args.config) if fmt != "json" else None
     with progress(f"{args.kind} report {period.name}: reading, rendering {fmt}", total=2) as advance:
         report = _with_engine(lambda engine: build(engine, period, shanghai_now()))
         advance(1)
         body: bytes = (
-            render.pdf(report)
+            render.pdf(report, names)
             if fmt == "pdf"
             else (
-                render.html(report) if fmt == "html" else json.dumps(report, ensure_ascii=False, indent=2)
+                render.html(report, names)
+                if fmt == "html"
+                else json.dumps(report, ensure_ascii=False, indent=2)
             ).encode()
         )
         advance(1)
@@ -111,6 +125,7 @@ def add_parsers(sub: Any, default_config: str) -> None:
     report.add_argument("--period", help="2026-W48 (weekly) or 2026-11 (monthly); default: the last one")
     report.add_argument("--format", choices=FORMATS, help="default: from --output's suffix, else json")
     report.add_argument("--output", help="a file (default: standard output)")
+    report.add_argument("--config", default="config", help="for the names of channels, units and places")
     report.set_defaults(fn=cmd_report)
 
     rep = sub.add_parser("repeats", help="repeats and cross-channel duplicates to review")

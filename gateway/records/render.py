@@ -1,15 +1,34 @@
-"""A report as a self-contained HTML page (charts by matplotlib, embedded as PNG) and as PDF
-(WeasyPrint). Chinese labels need a CJK font: ``make test-deps`` installs Debian's fonts-noto-cjk."""
+"""A report as a self-contained HTML page in Chinese (charts by matplotlib, embedded as PNG) and as
+PDF (WeasyPrint), for the city's leaders: channels, units and places by their names (``names``, from
+:func:`display_names`). Chinese needs a CJK font: ``make test-deps`` installs Debian's fonts-noto-cjk."""
 
 from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Mapping
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gateway.config import Config
 
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "DejaVu Sans"]
-TITLES = {"weekly": "Weekly report", "monthly": "Monthly report"}
+TITLES = {"weekly": "12345热线周报", "monthly": "12345热线月报"}
+TREND = {"new": "新出现", "up": "上升", "down": "下降", "same": "持平"}
+WHY = {"overdue": "超期", "returned twice": "两次以上退回", "repeated": "重复投诉"}
+MISSING = {"unknown": "未知渠道", "uncategorized": "未分类", "unplaced": "未识别地点", "unassigned": "未派单"}
+
+
+def display_names(config: Config) -> dict[str, str]:
+    """Ids as a reader knows them: channels, units and areas (a town with its county's name)."""
+    gazetteer = config.router.gazetteer
+    names = {a: "".join(gazetteer.path_names(a)[-2:]) for a in gazetteer.areas}
+    return (
+        names
+        | {u.id: u.name for u in config.network.units.values()}
+        | {c.id: c.name for c in config.channels}
+    )
 
 
 def _chart(title: str, counts: dict[str, int], limit: int = 12) -> str:
@@ -43,59 +62,74 @@ def _table(head: list[str], rows: list[list[Any]]) -> str:
     return "<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + f"</tr>{cells}</table>"
 
 
-def _volume(report: dict[str, Any], key: str, title: str) -> str:
+def _volume(report: dict[str, Any], key: str, title: str, name: Mapping[str, str]) -> str:
     change = report["change"][key]
-    rows = [[k, v, f"{change.get(k, 0):+d}"] for k, v in report[key].items()]
-    chart = _chart(title, report[key]) if report[key] else ""
-    return f"<h2>{escape(title)}</h2>{chart}" + _table(["", "appeals", "change"], rows)
+    named = {_name(k, name): v for k, v in report[key].items()}
+    rows = [[_name(k, name), v, f"{change.get(k, 0):+d}"] for k, v in report[key].items()]
+    chart = _chart(title, named) if named else ""
+    return f"<h2>{escape(title)}</h2>{chart}" + _table(["", "件数", "较上期"], rows)
 
 
-def html(report: dict[str, Any]) -> str:
-    kind = TITLES.get(report["kind"], "Report")
+def _name(key: str | None, names: Mapping[str, str]) -> str:
+    if not key:
+        return "—"
+    return names.get(key) or MISSING.get(key) or key
+
+
+def html(report: dict[str, Any], names: Mapping[str, str] | None = None) -> str:
+    """The report as a page; ``names`` turns ids into names (without it, ids show)."""
+    name = names or {}
+    kind = TITLES.get(report["kind"], "12345热线报告")
     sat = report["satisfaction"]
     headline = [
-        ["Appeals", report["total"], f"{report['change']['total']:+d} on {report['previous']['period']}"],
         [
-            "Timely response rate (signed in time)",
-            _pct(report["timely_response_rate"]),
-            f"{report['signing']['due']} due",
+            "来件总数",
+            report["total"],
+            f"较上期（{report['previous']['period']}）{report['change']['total']:+d}",
         ],
-        ["On-time reply rate", _pct(report["on_time_reply_rate"]), f"{report['replies']['due']} due"],
-        ["Overdue steps (sign / reply)", f"{report['overdue']['sign']} / {report['overdue']['reply']}", ""],
-        ["Returns / re-routes", f"{report['returns']} / {report['reroutes']}", ""],
+        ["及时签收率", _pct(report["timely_response_rate"]), f"应签收 {report['signing']['due']} 件"],
+        ["按时答复率", _pct(report["on_time_reply_rate"]), f"应答复 {report['replies']['due']} 件"],
+        ["超期环节（签收 / 答复）", f"{report['overdue']['sign']} / {report['overdue']['reply']}", ""],
+        ["退回 / 重新派单", f"{report['returns']} / {report['reroutes']}", ""],
         [
-            "Extensions (requested / approved)",
+            "延期（申请 / 同意）",
             f"{report['extensions']['requested']} / {report['extensions']['approved']}",
             "",
         ],
-        ["Satisfaction (return visits)", _pct(sat["rate"]), f"{sat['visited']} visited"],
-        ["Repeats / duplicates", f"{report['repeats']['repeat']} / {report['repeats']['duplicate']}", ""],
+        ["满意率（回访）", _pct(sat["rate"]), f"回访 {sat['visited']} 件"],
+        ["重复件 / 同一事件", f"{report['repeats']['repeat']} / {report['repeats']['duplicate']}", ""],
     ]
     hot = report["hot_issues"]
     hot_rows = [
-        [h["topic"], h["place"], h["count"], h["previous"], h["trend"], "；".join(h["examples"])] for h in hot
+        [
+            h["topic"],
+            _name(h["place"], name),
+            h["count"],
+            h["previous"],
+            TREND.get(h["trend"], h["trend"]),
+            "；".join(h["examples"]),
+        ]
+        for h in hot
     ]
-    hot_chart = _chart("Hot issues", {f"{h['topic']} · {h['place']}": h["count"] for h in hot}) if hot else ""
+    hot_counts = {f"{h['topic']} · {_name(h['place'], name)}": h["count"] for h in hot}
+    hot_chart = _chart("热点问题", hot_counts) if hot else ""
     hard = [
-        [d["appeal_no"], d["subject"], d["unit"] or "", ", ".join(d["reasons"])] for d in report["difficult"]
+        [d["appeal_no"], d["subject"], _name(d["unit"], name), "、".join(WHY.get(r, r) for r in d["reasons"])]
+        for d in report["difficult"]
     ]
     body = (
         f"<h1>{kind} {escape(report['period'])}</h1>"
-        f"<p class='muted'>{escape(report['start'])} – {escape(report['end'])}; "
-        f"generated {escape(report['generated_at'])}</p>"
-        + _table(["", "value", ""], headline)
-        + _volume(report, "by_channel", "By channel")
-        + _volume(report, "by_category", "By category")
-        + _volume(report, "by_county", "By county / district")
-        + _volume(report, "by_unit", "By unit")
-        + f"<h2>Hot issues</h2>{hot_chart}"
-        + (
-            _table(["topic", "place", "appeals", "previous", "trend", "examples"], hot_rows)
-            if hot
-            else "<p>None.</p>"
-        )
-        + f"<h2>Difficult appeals ({report['difficult_total']})</h2>"
-        + (_table(["appeal", "subject", "unit", "why"], hard) if hard else "<p>None.</p>")
+        f"<p class='muted'>统计期间 {escape(report['start'][:10])} 至 {escape(report['end'][:10])}（不含）；"
+        f"生成于 {escape(report['generated_at'][:16].replace('T', ' '))}</p>"
+        + _table(["指标", "数值", "说明"], headline)
+        + _volume(report, "by_channel", "各渠道来件", name)
+        + _volume(report, "by_category", "各分类来件", name)
+        + _volume(report, "by_county", "各县区来件", name)
+        + _volume(report, "by_unit", "各承办单位", name)
+        + f"<h2>热点问题</h2>{hot_chart}"
+        + (_table(["话题", "地点", "件数", "上期", "趋势", "示例"], hot_rows) if hot else "<p>无。</p>")
+        + f"<h2>难点问题（共 {report['difficult_total']} 件）</h2>"
+        + (_table(["诉求编号", "标题", "承办单位", "原因"], hard) if hard else "<p>无。</p>")
     )
     style = (
         "body{font-family:'Noto Sans CJK SC',sans-serif;margin:2em;color:#222}"
@@ -103,13 +137,14 @@ def html(report: dict[str, Any]) -> str:
         "font-size:10pt;text-align:left}.chart{max-width:100%}.muted{color:#777}"
     )
     return (
-        f"<!doctype html><html lang='zh'><head><meta charset='utf-8'><title>{kind} {escape(report['period'])}"
-        f"</title><style>{style}</style></head><body>{body}</body></html>"
+        f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
+        f"<title>{kind} {escape(report['period'])}</title><style>{style}</style></head>"
+        f"<body>{body}</body></html>"
     )
 
 
-def pdf(report: dict[str, Any]) -> bytes:
+def pdf(report: dict[str, Any], names: Mapping[str, str] | None = None) -> bytes:
     from weasyprint import HTML
 
-    data: bytes = HTML(string=html(report)).write_pdf()
+    data: bytes = HTML(string=html(report, names)).write_pdf()
     return data

@@ -88,7 +88,9 @@ async def get_report(request: web.Request, query: ReportQuery) -> web.Response:
     report = await build(_records(runtime), period, runtime.clock())
     if fmt == "json":
         return json_response(report)
+    names = render.display_names(runtime.config)
     if fmt == "html":  # charts take a while to draw: off the event loop
-        return web.Response(text=await asyncio.to_thread(render.html, report), content_type="text/html")
-    body = await asyncio.to_thread(render.pdf, report)
+        page = await asyncio.to_thread(render.html, report, names)
+        return web.Response(text=page, content_type="text/html")
+    body = await asyncio.to_thread(render.pdf, report, names)
     return web.Response(body=body, content_type="application/pdf")

@@ -66,7 +66,7 @@ def due(kinds: tuple[periods.Kind, ...], now: datetime) -> list[periods.Period]:
     return [periods.containing(kind, now).previous() for kind in kinds]
 
 
-async def send(schedule: Schedule, report: dict[str, Any]) -> None:
+async def send(schedule: Schedule, report: dict[str, Any], names: Mapping[str, str] | None = None) -> None:
     if schedule.webhook:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session,
@@ -75,12 +75,13 @@ async def send(schedule: Schedule, report: dict[str, Any]) -> None:
             response.raise_for_status()
     if schedule.email:
         message = EmailMessage()
-        message["Subject"] = f"12345 {report['kind']} report {report['period']}"
+        title = render.TITLES.get(report["kind"], "12345热线报告")
+        message["Subject"] = f"{title} {report['period']}"
         message["To"] = schedule.email
         message["From"] = "hotline-gateway@localhost"
-        message.set_content(f"{report['kind']} report {report['period']}: {report['total']} appeals")
-        message.add_alternative(render.html(report), subtype="html")
-        pdf = await asyncio.to_thread(render.pdf, report)
+        message.set_content(f"{title} {report['period']}：来件 {report['total']} 件（详见附件）")
+        message.add_alternative(render.html(report, names), subtype="html")
+        pdf = await asyncio.to_thread(render.pdf, report, names)
         message.add_attachment(
             pdf, maintype="application", subtype="pdf", filename=f"report-{report['period']}.pdf"
         )
@@ -88,7 +89,12 @@ async def send(schedule: Schedule, report: dict[str, Any]) -> None:
 
 
 async def run_once(
-    schedule: Schedule, redis: aioredis.Redis, keys: Keys, engine: AsyncEngine, now: datetime
+    schedule: Schedule,
+    redis: aioredis.Redis,
+    keys: Keys,
+    engine: AsyncEngine,
+    now: datetime,
+    names: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Send what is due and not yet sent (by any process); the names sent."""
     sent = []
@@ -97,7 +103,7 @@ async def run_once(
         if not await redis.set(mark, now.isoformat(), nx=True, ex=400 * 86400):
             continue
         try:
-            await send(schedule, await build(engine, period, now))
+            await send(schedule, await build(engine, period, now), names)
         except (aiohttp.ClientError, aiosmtplib.SMTPException, OSError, TimeoutError) as e:
             await redis.delete(mark)
             log.warning(

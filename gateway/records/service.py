@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from adapters.base import raise_if_cancelled
 from gateway.errors import ConfigError
 from gateway.loop import AppealRecord
+from gateway.records import render
 from gateway.records.db import make_engine, safe_url
 from gateway.records.hot import Context
 from gateway.records.links import LinkPolicy
@@ -152,9 +153,9 @@ class Records:
         """The scheduled reports (docs/reports.md), checked every ``check_seconds``."""
         while True:
             try:
-                await run_once(
-                    schedule, self.runtime.redis, self.runtime.keys, self.engine, self.runtime.clock()
-                )
+                names = render.display_names(self.runtime.config)
+                runtime = self.runtime
+                await run_once(schedule, runtime.redis, runtime.keys, self.engine, runtime.clock(), names)
             except (RedisError, SQLAlchemyError) as e:
                 raise_if_cancelled()
                 log.warning("records.reports_failed", error=type(getattr(e, "orig", None) or e).__name__)

@@ -207,7 +207,14 @@ async def test_the_weekly_report_equals_our_own_computation_from_the_same_histor
     assert difficult[no(2)] == ["overdue"] and no(1) not in difficult
 
     html = await gw.client.get("/api/v1/reports/weekly/2026-W47?format=html", headers=AUTH)
-    assert html.status == 200 and "data:image/png;base64," in await html.text()
+    page = await html.text()
+    assert html.status == 200 and "data:image/png;base64," in page
+    assert "12345热线周报 2026-W47" in page and "及时签收率" in page and "各渠道来件" in page  # for the leaders
+    channels = {c.id: c.name for c in gw.runtime.config.channels}
+    known = [c for c in report["by_channel"] if c in channels]
+    assert known
+    for channel in known:  # by the names they know, not our ids
+        assert f"<td>{channels[channel]}</td>" in page and f"<td>{channel}</td>" not in page
 
 
 async def test_a_period_without_appeals_is_an_empty_report_and_unknown_periods_are_named(
