@@ -209,7 +209,8 @@ async def test_the_weekly_report_equals_our_own_computation_from_the_same_histor
     html = await gw.client.get("/api/v1/reports/weekly/2026-W47?format=html", headers=AUTH)
     page = await html.text()
     assert html.status == 200 and "data:image/png;base64," in page
-    assert "12345热线周报 2026-W47" in page and "及时签收率" in page and "各渠道来件" in page  # for the leaders
+    # for the leaders, in Chinese
+    assert "12345热线周报 2026-W47" in page and "及时签收率" in page and "各渠道来件" in page
     channels = {c.id: c.name for c in gw.runtime.config.channels}
     known = [c for c in report["by_channel"] if c in channels]
     assert known
