@@ -17,19 +17,14 @@ import aiohttp
 
 from adapters.feed.config import FeedConfig, PullSettings
 from adapters.feed.decode import Page, accepted, parse_page, signed_headers
+from adapters.session import LazySession
 from gateway.errors import AdapterAuthError, BadMessage, BadRequest, TransientError
 
 
 class FeedClient:
     def __init__(self, settings: FeedConfig) -> None:
         self.settings = settings
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            timeout = aiohttp.ClientTimeout(total=self.settings.timeout_seconds)
-            self._session = aiohttp.ClientSession(timeout=timeout)
-        return self._session
+        self._client = LazySession(aiohttp.ClientTimeout(total=settings.timeout_seconds))
 
     def _headers(self, body: bytes) -> dict[str, str]:
         s = self.settings
@@ -79,6 +74,4 @@ class FeedClient:
             raise BadMessage(f"the platform did not accept the write-back: {answer[:200]!r}")
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._client.aclose()

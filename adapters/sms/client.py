@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from adapters.session import LazySession
 from adapters.sms.config import AliyunSendSettings
 from gateway.errors import AdapterAuthError, BadMessage, TransientError
 
@@ -65,13 +66,7 @@ class AliyunSms:
 
     def __init__(self, settings: AliyunSendSettings) -> None:
         self.settings = settings
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            timeout = aiohttp.ClientTimeout(total=self.settings.timeout_seconds)
-            self._session = aiohttp.ClientSession(timeout=timeout)
-        return self._session
+        self._client = LazySession(aiohttp.ClientTimeout(total=settings.timeout_seconds))
 
     def request_params(
         self,
@@ -129,6 +124,4 @@ class AliyunSms:
         raise BadMessage(f"SendSms {code}: {message}", code=code)
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._client.aclose()

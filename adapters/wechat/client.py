@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from adapters.session import LazySession
 from gateway.errors import AdapterAuthError, BadMessage, TransientError
 
 if TYPE_CHECKING:
@@ -56,19 +57,11 @@ class WechatApi:
         self._secret = app_secret
         self.redis = redis
         self.token_key = token_key
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
+        self._http = LazySession(aiohttp.ClientTimeout(total=timeout))
         self._lock = asyncio.Lock()
 
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
-        return self._session
-
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._http.aclose()
 
     async def _call(self, method: str, path: str, params: dict[str, str], body: Any = None) -> Any:
         data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
