@@ -48,11 +48,12 @@ def names(sample: Config) -> dict[str, str]:
 
 
 def _messages() -> list[dict[str, Any]]:
+    """The labelled messages and every fourth of the hot ones (about 1,600: the suite's budget)."""
     found = []
-    for name in ("messages-labelled.jsonl", "messages-hot.jsonl"):
+    for name, step in (("messages-labelled.jsonl", 1), ("messages-hot.jsonl", 4)):
         path = DATA_DIR / name
         if path.exists():
-            found += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+            found += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[::step]]
     return found
 
 
