@@ -39,8 +39,10 @@ lint: dev
 typecheck: dev
 	$(BIN)/mypy
 
+# The suite on two workers (pytest-xdist): each test has its own Redis namespace, database and ports.
+TEST_WORKERS ?= 2
 test: lint typecheck test-deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 # The mailbox tests run a real IMAP server: Debian's Dovecot, installed where it is missing.
 test-deps:

@@ -417,7 +417,9 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
         for workers, event_loop in [(w, e) for e in args.loops for w in args.workers]:
             if own is not None:
                 own.flush()
-            gw = gateway(tmp, receiver, own.url if own else None, workers, event_loop=event_loop)
+            spied = args.profile / f"gateway-{workers}-{event_loop}.txt" if args.profile else None
+            url = own.url if own else None
+            gw = gateway(tmp, receiver, url, workers, event_loop=event_loop, profile=spied)
             try:
                 await gw.ready("/readyz")
                 await gw.listening(workers)
@@ -458,7 +460,8 @@ def main() -> None:
     parser.add_argument(
         "--profile",
         type=Path,
-        help="with --stages: py-spy each stage's process into DIR/<stage>.txt (CPU then counts py-spy too)",
+        help="py-spy each gateway into DIR/gateway-<workers>-<loop>.txt, each stage's process into"
+        " DIR/<stage>.txt (CPU then counts py-spy too)",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:

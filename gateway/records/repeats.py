@@ -33,9 +33,16 @@ _COLUMNS = [getattr(appeals.c, name) for name in Candidate.__dataclass_fields__]
 
 async def _candidates(conn: AsyncConnection, new: Candidate, policy: LinkPolicy) -> list[Candidate]:
     """Earlier appeals that could be linked: the same citizen or the same place and topic within the
-    window, any within the duplicate hours. One indexed query each (an OR would scan the window)."""
+    window, any of another channel within the duplicate hours (a duplicate is always of another
+    channel: a flood through one channel fetches nothing here). One indexed query each (an OR would
+    scan the window)."""
     since = new.received_at - policy.horizon
-    ways = [appeals.c.received_at >= new.received_at - timedelta(hours=policy.duplicate_hours)]
+    ways = [
+        and_(
+            appeals.c.received_at >= new.received_at - timedelta(hours=policy.duplicate_hours),
+            appeals.c.channel_id != new.channel_id,
+        )
+    ]
     if new.phone:
         ways.append(appeals.c.phone == new.phone)
     if new.identity:
