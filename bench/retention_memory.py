@@ -1,6 +1,7 @@
 """Redis memory and the gateway's RSS with retention, as appeals pass through and are filed.
 
     .venv/bin/python -m bench.retention_memory [--appeals 20000] [--every 5000] [--retention-days 0]
+                                               [--concurrency 32] [--max-lag 2000]
 
 Runs the gateway's runtime in this process (dispatch and delivery workers, the recorder into SQLite
 in a temporary directory, retention) on an embedded Redis, with a local receiver answering every
@@ -21,6 +22,7 @@ import gc
 import json
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ from adapters.base import InboundMessage
 from bench._common import read_jsonl, sample_config, serve_on_loopback
 from gateway.errors import NotFound
 from gateway.loop import HistoryEvent, State, Step
+from gateway.records.recorder import lag as record_lag
 from gateway.registry import load_kinds
 from gateway.runtime import Runtime
 from gateway.store import EmbeddedRedis, Keys, client
@@ -74,16 +77,26 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
     rows = []
     try:
         started = time.perf_counter()
-        for n in range(1, args.appeals + 1):
+
+        async def submit(n: int) -> str:
             subject, content = texts[n % len(texts)]
             draft = AppealDraft(external_id=f"mem-{n}", subject=subject[:200], content=content[:2000])
             raw = json.dumps({"subject": subject, "content": content}, ensure_ascii=False).encode()
             receipt = await runtime.appeals.submit(
                 InboundMessage("portal-bengbu", raw, "application/json", draft)
             )
-            if n % 200 == 0 or n == args.appeals:
-                await file_dispatched(runtime, receipt.appeal_no)
-            if n % args.every == 0:
+            return receipt.appeal_no
+
+        step = args.concurrency
+        for first in range(1, args.appeals + 1, step):  # as many at once as a channel's clients send
+            batch = range(first, min(first + step, args.appeals + 1))
+            while runtime.records and (await record_lag(redis, runtime.keys)).events > args.max_lag:  # noqa: ASYNC110
+                await asyncio.sleep(0.1)  # at the pace the record keeps (retention waits for it)
+            numbers = await asyncio.gather(*(submit(n) for n in batch))
+            n = batch[-1]
+            if n // 200 > (first - 1) // 200 or n == args.appeals:
+                await file_dispatched(runtime, numbers[-1])
+            if n // args.every > (first - 1) // args.every:
                 await file_dispatched(runtime, None)
                 gc.collect()
                 info: Any = await redis.info("memory")
@@ -96,6 +109,8 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
                         "redis_keys": await redis.dbsize(),
                         "rss_mb": round(process.memory_info().rss / 2**20, 1),
                         "record_lag_events": lag,
+                        "keys_by_kind": await kinds_of_keys(runtime),
+                        "held_by_state": await held_by_state(runtime),
                     }
                 )
                 print(json.dumps(rows[-1]), flush=True)
@@ -105,6 +120,23 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
         await redis.aclose(close_connection_pool=True)
         embedded.close()
     return rows
+
+
+async def kinds_of_keys(runtime: Runtime) -> dict[str, int]:
+    """How many keys of each kind (the part after the namespace) Redis holds."""
+    found: Counter[str] = Counter()
+    async for key in runtime.redis.scan_iter(match=runtime.keys.k("*"), count=1000):
+        found[key.decode().split(":")[1]] += 1
+    return dict(found.most_common())
+
+
+async def held_by_state(runtime: Runtime) -> dict[str, int]:
+    """The appeals Redis still holds, by state."""
+    found: Counter[str] = Counter()
+    async for key in runtime.redis.scan_iter(match=runtime.keys.appeal("*"), count=1000):
+        state = await runtime.redis.hget(key, "state")
+        found[state.decode() if state else "?"] += 1
+    return dict(found.most_common())
 
 
 async def file_dispatched(runtime: Runtime, last: str | None) -> None:
@@ -134,6 +166,10 @@ def main() -> None:
     parser.add_argument("--appeals", type=int, default=20_000)
     parser.add_argument("--every", type=int, default=5_000)
     parser.add_argument("--retention-days", type=float, default=0)
+    parser.add_argument("--concurrency", type=int, default=32, help="appeals submitted at once")
+    parser.add_argument(
+        "--max-lag", type=int, default=2000, help="wait while the record is more events behind than this"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(run(args, Path(tmp)))

@@ -246,7 +246,7 @@ def summary(values: list[float]) -> dict[str, float]:
     return {"p50": round(statistics.median(values), 2), "p95": round(p95, 2), "max": round(max(values), 2)}
 
 
-async def existing(url: str, count: int) -> dict[str, Any]:
+async def existing(url: str, count: int, only: str | None = None) -> dict[str, Any]:
     """Measure a database filled before (``--url``): values are taken from it and from the data."""
     rng = random.Random(5)
     _rows, values = build(0)
@@ -256,7 +256,8 @@ async def existing(url: str, count: int) -> dict[str, Any]:
         n = int(await conn.scalar(select(func.count()).select_from(appeals)) or 0)
     await engine.dispose()
     rng.shuffle(values["phone"])
-    times = await measure(url, queries(values, n), n, count)
+    kinds = {k: v for k, v in queries(values, n).items() if only is None or only in k}
+    times = await measure(url, kinds, n, count)
     return {"existing": {"appeals": n, "queries": {k: summary(v) for k, v in times.items()}}}
 
 
@@ -264,7 +265,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     import asyncpg
 
     if args.url:
-        return await existing(args.url, args.queries)
+        return await existing(args.url, args.queries, args.only)
 
     print(f"building {args.appeals} appeals...", flush=True)
     rows, values = build(args.appeals)
@@ -295,7 +296,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     "queries": {k: summary(v) for k, v in times.items()},
                 }
             finally:
-                if kind == "postgresql":
+                if kind == "postgresql" and args.keep:
+                    print(f"kept: {url}  (measure again with --url; drop it with DROP DATABASE)")
+                    await admin.close()
+                elif kind == "postgresql":
                     await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
                     await admin.close()
     return out
@@ -308,6 +312,8 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--backfill", action="store_true", help="time migration 0005 over N appeals instead")
+    parser.add_argument("--only", help="with --url: only the kinds of query whose name contains this")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database it filled")
     parser.add_argument("--url", help="measure this database, filled before, instead of filling new ones")
     args = parser.parse_args()
     result = asyncio.run(main_async(args))

@@ -4,7 +4,6 @@ and raw payloads, read in pipelines for many appeals at once; and writing that i
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +13,7 @@ import redis.asyncio as aioredis
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gateway.loop.states import WAITS_ON
 from gateway.records import write
 from gateway.records.links import LinkPolicy
 from gateway.records.rows import CountyOf, appeal_row, delivery_row, event_row
@@ -22,11 +22,20 @@ from gateway.store import Keys, decode_hash, text
 log = structlog.get_logger("records")
 
 
-def delivery_ids(appeal_no: str, fields: dict[str, str]) -> list[str]:
-    """The deliveries an appeal can have: one per assignment, one reminder per missed deadline."""
+REMINDED = tuple(dict.fromkeys(WAITS_ON.values()))  # the deadlines a reminder is sent for (催办)
+
+
+def delivery_ids(appeal_no: str, fields: dict[str, str], now: datetime | None = None) -> list[str]:
+    """The deliveries an appeal can have: one per assignment, one reminder per missed deadline
+    (with ``now``: only for the deadlines already past, the only ones a reminder can exist for
+    unless an extension moved the deadline after it: retention, which passes no ``now``, copies
+    those)."""
     ids = [f"msg_{appeal_no}_{n}" for n in range(1, int(fields.get("assignments") or 0) + 1)]
-    deadlines = json.loads(fields["deadlines"]) if fields.get("deadlines") else {}
-    return ids + [f"msg_{appeal_no}_overdue_{name}" for name in deadlines]
+    for name in REMINDED:
+        due = fields.get(f"{name}_ts")
+        if due and (now is None or float(due) <= now.timestamp()):
+            ids.append(f"msg_{appeal_no}_overdue_{name}")
+    return ids
 
 
 async def read_hashes(
@@ -41,9 +50,9 @@ async def read_hashes(
 
 
 async def read_deliveries(
-    redis: aioredis.Redis, keys: Keys, hashes: dict[str, dict[str, str]]
+    redis: aioredis.Redis, keys: Keys, hashes: dict[str, dict[str, str]], now: datetime | None = None
 ) -> list[tuple[str, dict[str, str]]]:
-    ids = [d for no, fields in hashes.items() for d in delivery_ids(no, fields)]
+    ids = [d for no, fields in hashes.items() for d in delivery_ids(no, fields, now)]
     async with redis.pipeline(transaction=False) as pipe:
         for delivery_id in ids:
             pipe.hgetall(keys.delivery(delivery_id))
@@ -122,12 +131,15 @@ def _rows(
     return rows
 
 
-async def snapshot(ctx: Context, appeal_nos: Iterable[str], events: Iterable[tuple[str, int, str]]) -> Batch:
+async def snapshot(
+    ctx: Context, appeal_nos: Iterable[str], events: Iterable[tuple[str, int, str]], *, every: bool = False
+) -> Batch:
     """The appeals' rows and deliveries as Redis holds them now, and ``events`` (appeal no, seq,
-    event JSON) as rows."""
+    event JSON) as rows. ``every``: every delivery an appeal can have, reminders of deadlines not
+    yet past included (a last copy, a rebuild)."""
     now = ctx.clock()
     hashes = await read_hashes(ctx.redis, ctx.keys, list(dict.fromkeys(appeal_nos)))
-    sent = await read_deliveries(ctx.redis, ctx.keys, hashes)
+    sent = await read_deliveries(ctx.redis, ctx.keys, hashes, None if every else now)
     return Batch(
         hashes=hashes,
         appeals=_rows(lambda f: appeal_row(f, ctx.county_of, now), ((f,) for f in hashes.values()), "appeal"),

@@ -31,7 +31,7 @@ async def rebuild(ctx: Context, batch: int = 200, replayed: Callable[[int], None
     async def flush() -> None:
         histories = await read_histories(redis, keys, pending)
         events = [(no, seq, e) for no, history in histories.items() for seq, e in enumerate(history, 1)]
-        rows = await snapshot(ctx, pending, events)
+        rows = await snapshot(ctx, pending, events, every=True)
         async with ctx.engine.begin() as conn:
             await store(conn, rows)
             await link_new(conn, [r["appeal_no"] for r in rows.appeals], ctx.links, ctx.clock())

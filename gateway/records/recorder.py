@@ -60,6 +60,7 @@ class Recorder:
         batch: int = 500,
         block_ms: int = 1000,
         claim_idle_seconds: float = 30.0,
+        linger: float = 0.0,
         max_backoff: float = 30.0,
         on_recorded: Callable[[int], None] = lambda _n: None,
         periodic: Callable[[], Awaitable[None]] | None = None,
@@ -69,6 +70,7 @@ class Recorder:
         self.redis, self.keys, self.engine = ctx.redis, ctx.keys, ctx.engine
         self.batch, self.block_ms = batch, block_ms
         self.claim_idle_ms = int(claim_idle_seconds * 1000)
+        self.linger = linger  # after a batch that was not full, wait this long for more to gather
         self.max_backoff = max_backoff
         self.on_recorded = on_recorded
         self.periodic = periodic
@@ -94,10 +96,14 @@ class Recorder:
             try:
                 await self.ensure_group()
                 while not self.stopping:
-                    await self.step()
+                    recorded = await self.step()
                     if self.periodic is not None:
                         await self.periodic()
                     backoff = 1.0
+                    if 0 < recorded < self.batch and self.linger:
+                        # group commit: an appeal's events of one moment (accepted, dispatched,
+                        # delivered) become one row update, and the writes fewer and larger
+                        await self._sleep(self.linger)
             except RedisError as e:
                 log.warning("records.redis_unavailable", error=type(e).__name__)
             except OSError as e:

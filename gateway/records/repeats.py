@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.records.links import Candidate, Link, LinkPolicy, decide
@@ -31,34 +31,55 @@ Decision = Literal["confirmed", "unlinked"]
 _COLUMNS = [getattr(appeals.c, name) for name in Candidate.__dataclass_fields__]
 
 
+def _way(*match: Any) -> Any:
+    """One way of matching, built once with bound parameters (building a query costs more than
+    SQLite takes to answer it): the newest ``CANDIDATES`` earlier appeals it finds."""
+    c = appeals.c
+    return (
+        select(*_COLUMNS)
+        .where(*match, c.received_at.between(bindparam("since"), bindparam("at")))
+        .where(c.appeal_no != bindparam("no"))
+        .order_by(c.received_at.desc())
+        .limit(CANDIDATES)
+    )
+
+
+# a duplicate is always of another channel: of the newest CANDIDATES appeals within the duplicate
+# hours, only those of other channels are read whole (a flood through one channel reads little, and
+# the cost stays bounded however many the window holds)
+_RECENT = (
+    select(appeals.c.id)
+    .where(appeals.c.received_at.between(bindparam("recent"), bindparam("at")))
+    .where(appeals.c.appeal_no != bindparam("no"))
+    .order_by(appeals.c.received_at.desc())
+    .limit(CANDIDATES)
+)
+_DUPLICATES = select(*_COLUMNS).where(appeals.c.id.in_(_RECENT), appeals.c.channel_id != bindparam("channel"))
+_SAME_PHONE = _way(appeals.c.phone == bindparam("phone"))
+_SAME_IDENTITY = _way(appeals.c.identity == bindparam("identity"))
+_SAME_PLACE_AND_TOPIC = _way(appeals.c.area == bindparam("area"), appeals.c.category == bindparam("category"))
+
+
 async def _candidates(conn: AsyncConnection, new: Candidate, policy: LinkPolicy) -> list[Candidate]:
     """Earlier appeals that could be linked: the same citizen or the same place and topic within the
-    window, any of another channel within the duplicate hours (a duplicate is always of another
-    channel: a flood through one channel fetches nothing here). One indexed query each (an OR would
+    window, any of another channel within the duplicate hours. One indexed query each (an OR would
     scan the window)."""
-    since = new.received_at - policy.horizon
-    ways = [
-        and_(
-            appeals.c.received_at >= new.received_at - timedelta(hours=policy.duplicate_hours),
-            appeals.c.channel_id != new.channel_id,
+    window = {"since": new.received_at - policy.horizon, "at": new.received_at, "no": new.appeal_no}
+    ways: list[tuple[Any, dict[str, Any]]] = [
+        (
+            _DUPLICATES,
+            {"recent": new.received_at - timedelta(hours=policy.duplicate_hours), "channel": new.channel_id},
         )
     ]
     if new.phone:
-        ways.append(appeals.c.phone == new.phone)
+        ways.append((_SAME_PHONE, {"phone": new.phone}))
     if new.identity:
-        ways.append(appeals.c.identity == new.identity)
-    if new.area:
-        ways.append(and_(appeals.c.area == new.area, appeals.c.category == new.category))
+        ways.append((_SAME_IDENTITY, {"identity": new.identity}))
+    if new.area and new.category:  # the rule needs both (no category is no topic)
+        ways.append((_SAME_PLACE_AND_TOPIC, {"area": new.area, "category": new.category}))
     found: dict[str, Candidate] = {}
-    for way in ways:
-        query = (
-            select(*_COLUMNS)
-            .where(way, appeals.c.received_at.between(since, new.received_at))
-            .where(appeals.c.appeal_no != new.appeal_no)
-            .order_by(appeals.c.received_at.desc())
-            .limit(CANDIDATES)
-        )
-        for row in await conn.execute(query):
+    for query, params in ways:
+        for row in await conn.execute(query, window | params):
             found.setdefault(row.appeal_no, Candidate.of(dict(row._mapping)))
     return list(found.values())
 

@@ -69,7 +69,7 @@ class Retention:
             )
         # only what the record holds every event of (the recorder may not have caught up)
         ready = [no for no in due if counts.get(no, 0) >= len(histories[no])]
-        batch = await snapshot(self.ctx, ready, [])
+        batch = await snapshot(self.ctx, ready, [], every=True)
         keys: dict[str, list[str]] = {}
         for no in ready:
             fields = batch.hashes.get(no)

@@ -91,6 +91,7 @@ class Records:
         self.recorder = Recorder(
             self.context,
             claim_idle_seconds=float(runtime.env.get("HOTLINE_RECORDER_CLAIM_SECONDS", "30")),
+            linger=float(runtime.env.get("HOTLINE_RECORDER_LINGER_MS", "200")) / 1000,
             on_recorded=self.metrics.recorded.inc,
             periodic=self._observe,
             after=self._tell_repeats,
