@@ -123,13 +123,13 @@ class LocalCluster:
                 process.wait()
         self.processes = []
 
-    def kill(self) -> None:
-        """Every node at once (SIGKILL): the cluster becomes unreachable."""
-        for process in self.processes:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-        for process in self.processes:
-            process.wait()
+    def kill(self, port: int | None = None) -> None:
+        """The node on ``port``, or every node (SIGKILL)."""
+        for p, process in zip(self.ports, self.processes, strict=True):
+            if port is None or p == port:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                process.wait()
 
     def __enter__(self) -> LocalCluster:
         return self.start()

@@ -285,13 +285,16 @@ def connect(redis_url: str | None, data_dir: Path) -> tuple[aioredis.Redis, Embe
     return client(f"unix://{embedded.socket_path}", cluster=False), embedded
 
 
-async def memory_used(redis: aioredis.Redis) -> int:
-    """Bytes the store's memory holds (``INFO memory`` ``used_memory``); on a cluster the sum over
-    its masters."""
-    info: Any = await redis.info("memory")
-    if "used_memory" in info:
-        return int(info["used_memory"])
-    return sum(int(node["used_memory"]) for node in info.values() if isinstance(node, Mapping))
+async def reachable(redis: aioredis.Redis, keys: Keys) -> bool:
+    """Whether the store answers (``/readyz``): PING on a single Redis. On a cluster PING would go
+    to one node of the client's choosing, so a read of a key of the namespace goes instead, to the
+    master holding the namespace's slot (redirected there after a failover)."""
+    from gateway.cluster import Cluster
+
+    if isinstance(redis, Cluster):
+        await redis.exists(keys.k("ready"))
+        return True
+    return bool(await redis.ping())
 
 
 async def flush_namespace(redis: aioredis.Redis, keys: Keys) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
+from redis.crc import key_slot
 
 from bench.redis_cluster import LocalCluster
 from gateway.cluster import Cluster
@@ -59,24 +60,35 @@ async def test_an_appeal_is_stored_routed_and_delivered_with_every_key_on_one_sl
     assert len({cluster.get_node_from_key(k).name for k in stored}) == 1  # one master holds them
 
 
-async def test_readyz_is_not_ready_once_the_cluster_is_unreachable(
+async def test_readyz_is_not_ready_once_the_master_of_its_slot_is_gone(
     tmp_path: Path, config: Config, registry: Registry, receiver: UnitReceiver
 ) -> None:
+    """Not ready as soon as the master holding the namespace's slot is down (no replica took over),
+    even while the other masters answer; then with no node at all."""
     with LocalCluster(tmp_path / "cluster") as cluster:
         redis = client(cluster.url, cluster=True)
-        gw = await start_gateway(config, redis, Keys("hlready", cluster=True), registry, receiver)
+        # a namespace whose slot is not on the node REDIS_URL names (that one holds slots 0-5460)
+        keys = next(
+            k for i in range(100) if key_slot((k := Keys(f"hlready{i}", cluster=True)).k("x").encode()) > 5460
+        )
+        gw = await start_gateway(config, redis, keys, registry, receiver)
         try:
 
             async def ready() -> bool:
                 return await _ready(gw.client) == (200, True)
 
             await eventually(ready)
-            cluster.kill()
+            assert isinstance(redis, Cluster)
+            holder = redis.get_node_from_key(keys.k("ready"))
+            assert holder is not None and holder.port != cluster.ports[0]  # not REDIS_URL's node
+            cluster.kill(holder.port)
 
             async def unready() -> bool:
                 return await _ready(gw.client) == (503, False)
 
-            await eventually(unready)
+            await eventually(unready, 10)
+            cluster.kill()
+            await eventually(unready, 10)
         finally:
             await gw.client.close()
             await redis.aclose()
