@@ -34,6 +34,11 @@ class Keys:
     ns: str = "hl"
     cluster: bool = False
 
+    def __post_init__(self) -> None:
+        if self.cluster and (not self.ns or "{" in self.ns or "}" in self.ns):
+            # "{}" would hash each whole key (no tag), and the scripts' key templates hold "{}"
+            raise ValueError(f"a cluster namespace needs a name without braces, not {self.ns!r}")
+
     def tag(self, *parts: str) -> str:
         """The head of the key made of ``parts``: the one place that decides a key's slot. One tag
         per namespace today; partitioning a namespace (``{hl:0}`` ..) would change only this, and

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 from redis.crc import key_slot
@@ -97,3 +98,10 @@ async def test_readyz_is_not_ready_once_the_master_of_its_slot_is_gone(
 async def _ready(http: TestClient) -> tuple[int, bool]:  # type: ignore[type-arg]
     r = await http.get("/readyz")
     return r.status, bool((await r.json())["checks"]["redis"])
+
+
+def test_a_cluster_namespace_must_make_a_hash_tag() -> None:
+    for bad in ("", "h{l", "h}l"):
+        with pytest.raises(ValueError, match="without braces"):
+            Keys(bad, cluster=True)
+    assert Keys("", cluster=False).k("x") == ":x"  # as before on a single Redis
