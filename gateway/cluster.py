@@ -1,4 +1,4 @@
-"""The Redis Cluster client (``REDIS_CLUSTER=1``): redis-py's asyncio ``RedisCluster`` with two
+"""The Redis Cluster client (``REDIS_CLUSTER=1``): redis-py's asyncio ``RedisCluster`` with three
 changes, so the rest of the gateway uses it as it uses a single Redis.
 
 - **Errors.** The cluster client raises ``RedisClusterException`` (not a ``RedisError``) when no
@@ -19,7 +19,8 @@ transaction or a multi-key command always touches one slot.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+import contextlib
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
 from redis.asyncio.cluster import ClusterPipeline, PipelineCommand, RedisCluster, TransactionStrategy
@@ -30,10 +31,14 @@ class ClusterUnavailable(ConnectionError):
     """No node of the cluster answered, or a slot has no master: the store is unreachable."""
 
 
-def _unavailable(e: RedisClusterException) -> BaseException:
-    if isinstance(e, CrossSlotTransactionError):  # a bug of ours, not an outage: keep it as it is
-        return e
-    return ClusterUnavailable(str(e))
+@contextlib.contextmanager
+def _outage() -> Iterator[None]:
+    try:
+        yield
+    except CrossSlotTransactionError:  # a bug of ours, not an outage: as it is
+        raise
+    except RedisClusterException as e:
+        raise ClusterUnavailable(str(e)) from e
 
 
 def _slot_without_io(client: RedisCluster, args: tuple[Any, ...]) -> int | None:
@@ -73,11 +78,9 @@ class _Pipeline(ClusterPipeline):
     async def initialize(self) -> ClusterPipeline:
         """Connect the client if it is not yet. Unlike redis-py's, the queue stays: ``await
         pipe.cmd(...)`` (as a script queued on a pipeline does) must not drop what was queued."""
-        try:
+        with _outage():
             if self.cluster_client._initialize:
                 await self.cluster_client.initialize()
-        except RedisClusterException as e:
-            raise _unavailable(e) from e
         return self
 
     def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> Any:
@@ -86,26 +89,20 @@ class _Pipeline(ClusterPipeline):
         return self.execute_command("EVALSHA", sha, numkeys, *keys_and_args)
 
     async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> list[Any]:
-        try:
+        with _outage():
             return await super().execute(raise_on_error, allow_redirections)
-        except RedisClusterException as e:
-            raise _unavailable(e) from e
 
 
 class Cluster(RedisCluster):
     """``RedisCluster`` whose outages are ``ConnectionError``\\ s and whose transactions queue in place."""
 
     async def initialize(self, *args: Any, **kwargs: Any) -> RedisCluster:
-        try:
+        with _outage():
             return await super().initialize(*args, **kwargs)
-        except RedisClusterException as e:
-            raise _unavailable(e) from e
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        try:
+        with _outage():
             return await super().execute_command(*args, **kwargs)
-        except RedisClusterException as e:
-            raise _unavailable(e) from e
 
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
         """Close every node's connections (``close_connection_pool`` as ``Redis.aclose`` takes it:

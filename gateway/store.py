@@ -41,8 +41,8 @@ class Keys:
 
     def tag(self, *parts: str) -> str:
         """The head of the key made of ``parts``: the one place that decides a key's slot. One tag
-        per namespace today; partitioning a namespace (``{hl:0}`` ..) would change only this, and
-        then only keys that no script or transaction shares with a key of another partition."""
+        per namespace today. Partitioning a namespace (``{hl:0}``, ``{hl:1}``, ...) would choose the
+        tag here from ``parts``; it also needs every script and transaction to stay in one partition."""
         return f"{{{self.ns}}}" if self.cluster else self.ns
 
     def k(self, *parts: str) -> str:
@@ -267,8 +267,9 @@ def client(redis_url: str, *, cluster: bool | None = None) -> aioredis.Redis:
     cluster (``cluster``, default :func:`cluster_mode`) a :class:`gateway.cluster.Cluster` found from
     the node ``redis_url`` names.
 
-    The cluster client is typed as ``Redis``: it answers the commands the gateway sends alike (its
-    pipelines too); what it lacks (``BLPOP`` of several slots, a bare ``MULTI``) the gateway does not use."""
+    The cluster client is typed as ``Redis``: it answers the commands the gateway sends alike, its
+    pipelines too. Where it differs (PING and INFO go to one node, SCAN to every master) the
+    callers that care say so (:func:`reachable`, :func:`flush_namespace`)."""
     if cluster if cluster is not None else cluster_mode():
         from gateway.cluster import Cluster
 
@@ -309,13 +310,8 @@ async def flush_namespace(redis: aioredis.Redis, keys: Keys) -> int:
     async for key in redis.scan_iter(match=keys.pattern, count=1000):
         batch.append(key)
         if len(batch) >= 500:
-            removed += await _delete(redis, batch)
-            batch = []
-    return removed + (await _delete(redis, batch) if batch else 0)
-
-
-async def _delete(redis: aioredis.Redis, batch: list[Any]) -> int:
-    return int(await redis.delete(*batch))
+            removed, batch = removed + int(await redis.delete(*batch)), []
+    return removed + (int(await redis.delete(*batch)) if batch else 0)
 
 
 def text(value: bytes | str) -> str:
