@@ -145,7 +145,7 @@ async def bench_http(requests: int, concurrency: int) -> dict[str, Any]:
         finally:
             await runner.cleanup()
             await ref_runner.cleanup()
-            found = [k async for k in redis.scan_iter(match=f"{keys.ns}:*")]
+            found = [k async for k in redis.scan_iter(match=keys.pattern)]
             if found:
                 await redis.delete(*found)
             await redis.aclose()

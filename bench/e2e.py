@@ -427,11 +427,13 @@ async def states_of(url: str, numbers: list[str]) -> Counter[str]:
 async def clean_namespace(redis_url: str, namespace: str) -> int:
     import redis.asyncio as aioredis
 
+    from gateway.store import Keys
+
     client = aioredis.Redis.from_url(redis_url)
     removed = 0
     try:
         batch: list[Any] = []
-        async for key in client.scan_iter(match=f"{namespace}:*", count=1000):
+        async for key in client.scan_iter(match=Keys(namespace).pattern, count=1000):
             batch.append(key)
             if len(batch) >= 500:
                 removed += int(await client.delete(*batch))

@@ -363,7 +363,7 @@ async def serving(redis_url: str) -> Any:
         yield config, server.port
     finally:
         await server.close()
-        async for key in redis.scan_iter(match=f"{keys.ns}:*", count=1000):
+        async for key in redis.scan_iter(match=keys.pattern, count=1000):
             await redis.delete(key)
         await redis.aclose()
 

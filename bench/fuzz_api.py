@@ -157,7 +157,7 @@ class Target:
     async def _close(self) -> None:
         await self.session.close()
         await self.runner.cleanup()
-        async for key in self.redis.scan_iter(match=f"{self.namespace}:*", count=1000):
+        async for key in self.redis.scan_iter(match=Keys(self.namespace).pattern, count=1000):
             await self.redis.delete(key)
         await self.redis.aclose(close_connection_pool=True)
 

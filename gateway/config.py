@@ -64,6 +64,12 @@ class DeliverySettings(_Strict):
     jitter: float = Field(default=0.1, ge=0, le=1, description="Random share added to each wait.")
     connect_timeout_seconds: float = Field(default=3.0, gt=0)
     total_timeout_seconds: float = Field(default=10.0, gt=0)
+    lease_margin_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A claimed delivery is leased for total_timeout_seconds plus this; a process "
+        "killed mid-send leaves it to another once the lease runs out.",
+    )
     per_unit_concurrency: int = Field(default=4, ge=1, description="Deliveries in flight to one unit.")
     breaker_failures: int = Field(
         default=5, ge=1, description="Consecutive failures that open a unit's circuit breaker."

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError
 
 Value = str | int | float | bytes
@@ -120,4 +121,8 @@ class Script:
 
     async def _one(self, values: list[Value], client: Any = None) -> Any:
         n = len(self.key_names)
+        if client is not None and not isinstance(client, Pipeline):
+            # A cluster's pipeline cannot load the script before it runs (a single Redis's does):
+            # the call goes with its source, which Redis caches as it runs it.
+            return await client.eval(self.source, n, *values)
         return await self._script(keys=cast(list[str], values[:n]), args=values[n:], client=client)

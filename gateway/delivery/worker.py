@@ -26,7 +26,6 @@ from router.network import Network
 if TYPE_CHECKING:
     from gateway.loop import LoopListener
 
-LEASE_MARGIN = 30.0
 IDLE_POLL = 0.25
 
 
@@ -77,7 +76,7 @@ class DeliveryWorker:
     async def run(self) -> None:
         d = self.settings.delivery
         timeout = aiohttp.ClientTimeout(total=d.total_timeout_seconds, connect=d.connect_timeout_seconds)
-        lease = d.total_timeout_seconds + LEASE_MARGIN
+        lease = d.total_timeout_seconds + d.lease_margin_seconds
         # One keep-alive session for every delivery of this worker.
         connector = aiohttp.TCPConnector(limit=self._concurrency, keepalive_timeout=30)
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
