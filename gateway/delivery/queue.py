@@ -37,8 +37,12 @@ _CLAIM = (
 local ids = redis.call('ZRANGEBYSCORE', K.schedule, '-inf', A.now, 'LIMIT', 0, tonumber(A.limit))
 local out = {}
 for _, id in ipairs(ids) do
-  redis.call('ZADD', K.schedule, A.lease_until, id)
   local d = redis.call('HGETALL', key_of(A.delivery_tpl, id))
+  if #d == 0 then
+    redis.call('ZREM', K.schedule, id)  -- its appeal is gone (retention): never claimed again
+  else
+    redis.call('ZADD', K.schedule, A.lease_until, id)
+  end
   local no, unit = '', ''
   for i = 1, #d, 2 do
     if d[i] == 'appeal_no' then no = d[i + 1] elseif d[i] == 'unit' then unit = d[i + 1] end

@@ -15,10 +15,17 @@ from gateway.records.schema import appeal_events, appeals
 
 log = structlog.get_logger("records")
 
-# Drop the appeal's keys only if its history is still as long as what was recorded.
+# Drop the appeal's keys only if its history is still as long as what was recorded: KEYS[1..n]
+# (n = ARGV[2]) are deleted, and from each sorted set KEYS[n+i] its members ARGV[3] (JSON: i -> list)
+# are removed (the delivery schedule, the units' pending sets and inboxes, the manual queue, the
+# overdue index, the held set: an index entry whose appeal is gone would be claimed or listed forever).
 _DROP = """
 if redis.call('LLEN', KEYS[1]) ~= tonumber(ARGV[1]) then return 0 end
-redis.call('DEL', unpack(KEYS))
+local n = tonumber(ARGV[2])
+redis.call('DEL', unpack(KEYS, 1, n))
+for i, members in pairs(cjson.decode(ARGV[3])) do
+  if #members > 0 then redis.call('ZREM', KEYS[n + tonumber(i)], unpack(members)) end
+end
 return 1
 """
 
@@ -54,6 +61,18 @@ class Retention:
         if total:
             log.info("records.retention_dropped", appeals=total)
         return total
+
+    def _indexes(self, no: str, deliveries: list[tuple[str, str]]) -> tuple[list[str], list[list[str]]]:
+        """The sorted sets that can name the appeal or its deliveries, and what to remove from each."""
+        k = self.keys
+        ids = [d for d, _ in deliveries]
+        indexes = [k.delivery_schedule, k.manual_queue, k.deadlines, k.held]
+        members = [ids, [no], [no], [no]]
+        for unit in sorted({u for _, u in deliveries}):
+            mine = [d for d, u in deliveries if u == unit]
+            indexes += [k.unit_pending(unit), k.inbox(unit)]
+            members += [mine, mine]
+        return indexes, members
 
     async def _drop(self, due: list[str], now: datetime) -> int:
         histories = await read_histories(self.redis, self.keys, due)
@@ -91,7 +110,16 @@ class Retention:
             ]
         async with self.engine.begin() as conn:  # a last copy before Redis lets go
             await store(conn, batch)
-        dropped = [no for no in keys if await self._drop_keys(keys=keys[no], args=[len(histories[no])])]
+        units: dict[str, list[tuple[str, str]]] = {}
+        for row in batch.deliveries:
+            units.setdefault(row["appeal_no"], []).append((row["webhook_id"], row["unit"]))
+        dropped = []
+        for no in keys:
+            indexes, members = self._indexes(no, units.get(no, []))
+            listed = json.dumps({str(i + 1): m for i, m in enumerate(members)})
+            args: list[str | int] = [len(histories[no]), len(keys[no]), listed]
+            if await self._drop_keys(keys=keys[no] + indexes, args=args):
+                dropped.append(no)
         if dropped:
             async with self.engine.begin() as conn:
                 await conn.execute(

@@ -79,6 +79,26 @@ async def test_a_filed_appeal_leaves_redis_and_is_still_answered_from_the_record
     assert row.dropped_at is not None and row.satisfaction == "satisfied"
 
 
+async def test_an_appeal_filed_while_its_delivery_waits_leaves_no_index_entry_behind(api: Api) -> None:
+    """Its unit never answered: the delivery waits for a retry when the appeal is filed and dropped.
+    Nothing may name it afterwards (the schedule would claim a delivery that no longer exists, again
+    and again, ahead of live ones; the unit's pending set would count it for ever)."""
+    gw = api.gw
+    keys, redis = gw.runtime.keys, gw.runtime.redis
+    gw.receiver.statuses["gas-supply"] = [503] * 50
+    filed_no = await _file(api, GAS)
+    delivery = f"msg_{filed_no}_1"
+    assert await redis.zscore(keys.delivery_schedule, delivery) is not None  # still to be retried
+
+    async def dropped() -> bool:
+        return not await redis.exists(keys.appeal(filed_no))
+
+    await eventually(dropped, timeout=10)
+    assert await redis.zscore(keys.delivery_schedule, delivery) is None
+    assert await redis.zscore(keys.unit_pending("gas-supply"), delivery) is None
+    assert await redis.zscore(keys.deadlines, filed_no) is None
+
+
 async def test_an_appeal_is_never_dropped_before_the_record_has_every_event(by_hand: Api) -> None:
     api, gw = by_hand, by_hand.gw
     records = gw.runtime.records
