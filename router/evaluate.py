@@ -68,17 +68,23 @@ class Sources:
     def build(self, learned: Mapping[str, Any] | None) -> RouterConfig:
         return build_router_config(self.routing, self.taxonomy, self.network, self.places, learned)
 
+    def without_keywords(self) -> Sources:
+        """The same without the hand-written keywords: the learned layer alone decides the
+        category (the measurement where nothing written by people who read the messages counts)."""
+        return dataclasses.replace(self, routing={**self.routing, "categories": []})
+
 
 @dataclass(frozen=True)
 class LearnSetup:
     """What a learned layer is learned from, besides the labelled training part: appeals whose
-    category is known from the answering department (``replied``: (text, category)), unlabelled
-    texts for word frequencies (``background``), the learner's settings, and how a text is cut
-    into words (``words``: :func:`router.learned.grams`, or a segmenter given by the caller)."""
+    category is known from the answering department (``replied``: (subject。text, category)),
+    unlabelled texts for word frequencies (``background``), the learner's settings
+    (:func:`router.learned.learn_weights`), and how a text is cut into candidate words (``words``:
+    :func:`router.learned.grams`, or a segmenter given by the caller)."""
 
     replied: Sequence[tuple[str, str]] = ()
     background: Sequence[str] = ()
-    scale: float = 0.15
+    scale: float = 1.0
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     words: Callable[[str], Collection[str]] = grams
     _seen: dict[str, Collection[str]] = dataclasses.field(default_factory=dict, repr=False)
@@ -101,11 +107,15 @@ def _learned_config(
     if setup.scale == 0:
         return base.build(None)
     held_keys = {e.content[:40] for e in held}
-    labelled = [(e.subject + "。" + e.content, e.category) for e in train]
-    labelled += [(t, c) for t, c in setup.replied if t.split("。", 1)[-1][:40] not in held_keys]
+    labelled = [(e.subject, e.content, e.category) for e in train]
+    for text, category in setup.replied:
+        subject, _, content = text.partition("。")
+        if content[:40] not in held_keys:
+            labelled.append((subject, content, category))
+    background = [t for t in setup.background if t.partition("。")[2][:40] not in held_keys]
     weights = learn_weights(
-        [(setup.words_of(t), c) for t, c in labelled],
-        [setup.words_of(t) for t in setup.background],
+        [(s, c, setup.words_of(f"{s}。{c}"), category) for s, c, category in labelled],
+        background,
         **setup.options,
     )
     return base.build(learned_file(weights, "cross-validation", setup.scale))
