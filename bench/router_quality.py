@@ -11,7 +11,9 @@ the learned layer alone. The hand-written keywords were written by people who ha
 labelled messages, so every figure on those messages that includes them is optimistic; the
 learned-only figures and the figures on the other source are the ones nothing was tuned on.
 
-1. K-fold cross-validation of the 494 and a split by time (learned on the earlier 80%).
+1. K-fold cross-validation of the 494 and a split by time (learned on the earlier 80%); and the
+   cross-validation again without the hand keywords that only the held-out fold contains (words
+   nobody could have taken from the other folds).
 2. Leave a source out: learned on the replied appeals only, measured on the 494; learned on the
    494 only, measured on the replied appeals (their labels come from the department that
    answered: noisy, a reply naming a department is not a classification).
@@ -82,6 +84,10 @@ def main() -> None:
     f = args.folds
     _print(f"{f}-fold CV, hand keywords + learned", cross_validate_learned(base, examples, setup, folds=f))
     _print("time split, hand keywords + learned", time_split_learned(base, examples, times, setup))
+    _print(
+        f"{f}-fold CV, hand keywords the other folds contain + learned",
+        cross_validate_learned(base, examples, setup, folds=f, train_keywords_only=True),
+    )
     _print(f"{f}-fold CV, learned only", cross_validate_learned(bare, examples, setup, folds=f))
     _print("time split, learned only", time_split_learned(bare, examples, times, setup))
     # Leave a source out. Replied -> labelled: learned from the replied appeals alone.
@@ -110,13 +116,17 @@ def main() -> None:
     _print(
         "(optimistic) hand keywords only, time split", time_split_learned(base, examples, times, bare_setup)
     )
+    _print(
+        f"hand keywords only, the ones the other folds contain, {f}-fold",
+        cross_validate_learned(base, examples, bare_setup, folds=f, train_keywords_only=True),
+    )
     _print("(in-sample) configuration as shipped, all 494", evaluate(config.router, examples))
     print()
     print("| split | macro-F1 | manual | accuracy | n |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for title, q in _rows:
         print(f"| {title} | {q.macro_f1:.4f} | {q.manual_share:.1%} | {q.accuracy:.1%} | {q.count} |")
-    shipped_rows = [q for t, q in _rows[:2]]
+    shipped_rows = [q for _t, q in _rows[:2]]
     met = all(q.macro_f1 >= 0.85 and q.manual_share <= 0.10 for q in shipped_rows)
     manual_ok = all(q.manual_share <= 0.10 for _t, q in _rows)
     verdict = "met" if met else "NOT met"
