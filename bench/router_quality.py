@@ -76,7 +76,8 @@ def main() -> None:
     words = departments(sector_names(config.network.units.values()), "蚌埠市")
     replied = labelled_by_reply(read_jsonl("messages-replied.jsonl"), words, {e.category for e in examples})
     background = [f"{m['title']}。{m['text']}" for m in read_jsonl("messages-hot.jsonl")]
-    setup = LearnSetup(replied, background, scale, {}, segmenter())
+    options = {"exclude": frozenset(shipped.get("excluded") or ())}  # words reviewers struck out
+    setup = LearnSetup(replied, background, scale, options, segmenter())
     start = time.perf_counter()
     base = Sources(routing, config.router.taxonomy, config.network, places)
     bare = base.without_keywords()

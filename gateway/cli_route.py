@@ -193,6 +193,10 @@ def cmd_rules_learn(args: argparse.Namespace) -> int:
     if not labelled and not by_reply:
         print("give --from FILE (with category) and/or --replied FILE (with reply)", file=sys.stderr)
         return 2
+    excluded: list[str] = []
+    if args.write and Path(args.write).exists():  # what reviewers struck out stays out
+        previous = yaml.safe_load(Path(args.write).read_text(encoding="utf-8")) or {}
+        excluded = [str(w) for w in previous.get("excluded") or ()]
     words = segmenter()
     weights = learn_weights(
         [(s, t, words(f"{s}。{t}"), c) for s, t, c in track(labelled + by_reply, "segmenting labelled")],
@@ -203,6 +207,7 @@ def cmd_rules_learn(args: argparse.Namespace) -> int:
         per_category=args.per_category,
         repeat_cap=config.router.repeat_cap,
         subject_weight=config.router.subject_weight,
+        exclude=set(excluded),
     )
     source = (
         f"{len(labelled)} labelled appeals ({args.source or '-'}), {len(by_reply)} appeals labelled by "
@@ -214,11 +219,12 @@ def cmd_rules_learn(args: argparse.Namespace) -> int:
         print(f"{category}: {len(table)} words, strongest {top}")
     text = "# Learned keyword weights: review before use (docs/routing.md, 'Learned weights').\n"
     text += yaml.safe_dump(
-        learned_file(weights, source, args.scale), allow_unicode=True, sort_keys=False, width=110
+        learned_file(weights, source, args.scale, excluded), allow_unicode=True, sort_keys=False, width=110
     )
     if args.write:
         Path(args.write).write_text(text, encoding="utf-8")
-        print(f"# written to {args.write}; name it in routing.yaml `learned:`", file=sys.stderr)
+        kept_out = f" ({len(excluded)} excluded words kept out)" if excluded else ""
+        print(f"# written to {args.write}{kept_out}; name it in routing.yaml `learned:`", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0

@@ -40,6 +40,11 @@ class LearnedFile(BaseModel):
     scale: float = Field(default=1.0, ge=0, description="Every learned weight is multiplied by this.")
     source: str = Field(default="", description="What the weights were learned from (for reviewers).")
     categories: dict[str, dict[str, float]] = Field(default_factory=dict)
+    excluded: tuple[str, ...] = Field(
+        default=(),
+        description="Words reviewers struck out (names of places, estates, firms, people): "
+        "`rules suggest --learn --write` never learns them again.",
+    )
 
 
 def grams(text: str, lengths: tuple[int, ...] = (2, 3, 4)) -> set[str]:
@@ -73,6 +78,7 @@ def learn_weights(
     min_weight: float = 0.2,
     repeat_cap: int = 3,
     subject_weight: float = 2.0,
+    exclude: Collection[str] = (),
 ) -> dict[str, dict[str, float]]:
     """Keyword weights fitted to past appeals the way the router scores them.
 
@@ -81,7 +87,8 @@ def learn_weights(
     ``background``: unlabelled texts. A candidate is kept when at least ``min_support`` labelled
     appeals contain it, it is not a fragment (:data:`EDGE`) and, when any background is given, at
     least ``min_background`` unlabelled texts contain it (a phrase citizens use); a name with an
-    official's title (胡书记: :data:`TITLES`) is never a candidate.
+    official's title (胡书记: :data:`TITLES`) and a word of ``exclude`` (struck out by reviewers)
+    are never candidates.
 
     Every appeal is scored as :func:`router.route.score` does (each word: its repeats in the
     content, at most ``repeat_cap``, plus ``subject_weight`` if it is in the subject, times its
@@ -109,6 +116,7 @@ def learn_weights(
         and w[0] not in EDGE
         and w[-1] not in EDGE
         and not (w.endswith(TITLES) and w not in TITLES)
+        and w not in exclude
     )
     texts = list(background)
     if texts:
@@ -185,14 +193,20 @@ def _contained(words: Sequence[str], texts: Iterable[str]) -> Counter[str]:
 
 
 def learned_file(
-    weights: Mapping[str, Mapping[str, float]], source: str, scale: float = 1.0
+    weights: Mapping[str, Mapping[str, float]],
+    source: str,
+    scale: float = 1.0,
+    excluded: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """The ``learned.yaml`` mapping for ``weights``."""
-    return {
+    """The ``learned.yaml`` mapping for ``weights`` (``excluded``: words never to learn)."""
+    out: dict[str, Any] = {
         "source": source,
         "scale": scale,
         "categories": {c: dict(words) for c, words in weights.items()},
     }
+    if excluded:
+        out["excluded"] = sorted(set(excluded))
+    return out
 
 
 def split_by_time(times: Sequence[Any], share: float = 0.8) -> tuple[list[int], list[int]]:

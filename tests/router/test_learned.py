@@ -38,6 +38,14 @@ def test_weights_stay_small_with_a_larger_penalty_and_rare_words_get_none() -> N
     assert "晚自习" not in learn_weights(labelled, min_support=3)["教育文体"]  # in 2 appeals only
 
 
+def test_names_and_struck_out_words_are_never_learned() -> None:
+    labelled = _docs("教育文体", *[f"胡书记，学校补课{i}" for i in range(6)])
+    labelled += _docs("卫生计生", *[f"医院看病{i}" for i in range(6)])
+    weights = learn_weights(labelled, min_support=4)
+    assert "补课" in weights["教育文体"] and "胡书记" not in weights["教育文体"]  # a name with a title
+    assert "补课" not in learn_weights(labelled, min_support=4, exclude={"补课"})["教育文体"]
+
+
 def test_words_citizens_do_not_use_elsewhere_are_dropped() -> None:
     labelled = _docs("教育文体", *["学校补课"] * 6) + _docs("卫生计生", *["医院看病"] * 6)
     background = ["周末学校还在补课"] * 3 + ["医院"]  # inside longer text counts, as routing matches
