@@ -172,19 +172,19 @@ def _compare(
 def cmd_rules_learn(args: argparse.Namespace) -> int:
     """``rules suggest --learn``: keyword weights from history into a learned.yaml for review."""
     config = _load(args.config)
-    labelled: list[tuple[str, str]] = []
+    labelled: list[tuple[str, str, str]] = []
     if args.source:
         labelled += [
-            (f"{item.get('title') or ''}。{item.get('text') or ''}", str(item["category"]))
+            (str(item.get("title") or ""), str(item.get("text") or ""), str(item["category"]))
             for _n, item in _lines(args.source)
             if item.get("category")
         ]
-    by_reply: list[tuple[str, str]] = []
+    by_reply: list[tuple[str, str, str]] = []
     if args.replied:
         named = departments(sector_names(config.network.units.values()), args.city)
-        keep = {c for _t, c in labelled} or None
+        keep = {c for _s, _t, c in labelled} or None
         replied = (item for _n, item in track(_lines(args.replied), "reading replies"))
-        by_reply = labelled_by_reply(replied, named, keep)
+        by_reply = [(*text.partition("。")[::2], c) for text, c in labelled_by_reply(replied, named, keep)]
     background = (
         [f"{item.get('title') or ''}。{item.get('text') or ''}" for _n, item in _lines(args.background)]
         if args.background
@@ -193,13 +193,21 @@ def cmd_rules_learn(args: argparse.Namespace) -> int:
     if not labelled and not by_reply:
         print("give --from FILE (with category) and/or --replied FILE (with reply)", file=sys.stderr)
         return 2
+    excluded: list[str] = []
+    if args.write and Path(args.write).exists():  # what reviewers struck out stays out
+        previous = yaml.safe_load(Path(args.write).read_text(encoding="utf-8")) or {}
+        excluded = [str(w) for w in previous.get("excluded") or ()]
     words = segmenter()
     weights = learn_weights(
-        [(words(t), c) for t, c in track(labelled + by_reply, "segmenting labelled")],
-        [words(t) for t in track(background, "segmenting background")],
-        min_support=args.min_support,
-        min_ratio=args.min_ratio,
+        [(s, t, words(f"{s}。{t}"), c) for s, t, c in track(labelled + by_reply, "segmenting labelled")],
+        background,
+        min_support=3 if args.min_support is None else args.min_support,
+        l2=args.l2,
+        prior=args.prior,
         per_category=args.per_category,
+        repeat_cap=config.router.repeat_cap,
+        subject_weight=config.router.subject_weight,
+        exclude=set(excluded),
     )
     source = (
         f"{len(labelled)} labelled appeals ({args.source or '-'}), {len(by_reply)} appeals labelled by "
@@ -211,11 +219,12 @@ def cmd_rules_learn(args: argparse.Namespace) -> int:
         print(f"{category}: {len(table)} words, strongest {top}")
     text = "# Learned keyword weights: review before use (docs/routing.md, 'Learned weights').\n"
     text += yaml.safe_dump(
-        learned_file(weights, source, args.scale), allow_unicode=True, sort_keys=False, width=110
+        learned_file(weights, source, args.scale, excluded), allow_unicode=True, sort_keys=False, width=110
     )
     if args.write:
         Path(args.write).write_text(text, encoding="utf-8")
-        print(f"# written to {args.write}; name it in routing.yaml `learned:`", file=sys.stderr)
+        kept_out = f" ({len(excluded)} excluded words kept out)" if excluded else ""
+        print(f"# written to {args.write}{kept_out}; name it in routing.yaml `learned:`", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
@@ -236,7 +245,7 @@ def cmd_rules_suggest(args: argparse.Namespace) -> int:
     suggestions = suggest_keywords(
         track(history, "counting words"),
         config.router,
-        min_support=args.min_support,
+        min_support=4 if args.min_support is None else args.min_support,
         min_precision=args.min_precision,
     )
     print(
@@ -342,11 +351,21 @@ def add_parsers(sub: Any, default_config: str) -> None:
         "--background", metavar="FILE.jsonl", help="--learn: unlabelled lines, for word frequencies"
     )
     suggest.add_argument("--city", default="蚌埠市", help="--learn: the city's name, as units are named")
-    suggest.add_argument("--min-ratio", type=float, default=1.5, help="--learn: least log-odds kept")
-    suggest.add_argument("--per-category", type=int, default=60, help="--learn: words kept per category")
-    suggest.add_argument("--scale", type=float, default=0.15, help="--learn: the file's `scale`")
+    suggest.add_argument(
+        "--l2", type=float, default=1e-3, help="--learn: penalty on large weights (larger: fewer, smaller)"
+    )
+    suggest.add_argument(
+        "--prior", type=float, default=2.0, help="--learn: score every category starts with when fitting"
+    )
+    suggest.add_argument("--per-category", type=int, default=400, help="--learn: words kept per category")
+    suggest.add_argument("--scale", type=float, default=1.0, help="--learn: the file's `scale`")
     suggest.add_argument("--config", default=default_config)
-    suggest.add_argument("--min-support", type=int, default=4)
+    suggest.add_argument(
+        "--min-support",
+        type=int,
+        default=None,
+        help="appeals a word must be in (4; --learn: 3, any category)",
+    )
     suggest.add_argument("--min-precision", type=float, default=0.8)
     suggest.add_argument(
         "--write", metavar="YAML", help="write routing.yaml with them added (--learn: the learned.yaml)"

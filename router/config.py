@@ -91,7 +91,7 @@ class RoutingFile(BaseModel):
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KeywordInfo:
     """What one word found in an appeal means."""
 

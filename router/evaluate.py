@@ -10,7 +10,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from router.config import RouterConfig, build_router_config
+import ahocorasick
+
+from router.config import RouterConfig, build_router_config, encode
 from router.learned import grams, learn_weights, learned_file, split_by_time
 from router.network import Network
 from router.route import route
@@ -68,17 +70,43 @@ class Sources:
     def build(self, learned: Mapping[str, Any] | None) -> RouterConfig:
         return build_router_config(self.routing, self.taxonomy, self.network, self.places, learned)
 
+    def keywords_seen_in(self, train: Sequence[Example], held: Sequence[Example]) -> Sources:
+        """The same without the hand-written keywords that some ``held`` example contains and no
+        ``train`` example does: words nobody could have taken from the training part."""
+        automaton = ahocorasick.Automaton()
+        listed = {w for c in self.routing.get("categories", ()) for w in c["keywords"]}
+        for word in listed:
+            automaton.add_word(encode(word), word)
+        automaton.make_automaton()
+
+        def found(examples: Sequence[Example]) -> set[str]:
+            return {w for e in examples for _end, w in automaton.iter(encode(f"{e.subject}。{e.content}"))}
+
+        unseen = found(held) - found(train)
+        categories = []
+        for c in self.routing.get("categories", ()):
+            kept = [w for w in c["keywords"] if w not in unseen]
+            if kept:
+                categories.append({**c, "keywords": kept})
+        return dataclasses.replace(self, routing={**self.routing, "categories": categories})
+
+    def without_keywords(self) -> Sources:
+        """The same without the hand-written keywords: the learned layer alone decides the
+        category (the measurement where nothing written by people who read the messages counts)."""
+        return dataclasses.replace(self, routing={**self.routing, "categories": []})
+
 
 @dataclass(frozen=True)
 class LearnSetup:
     """What a learned layer is learned from, besides the labelled training part: appeals whose
-    category is known from the answering department (``replied``: (text, category)), unlabelled
-    texts for word frequencies (``background``), the learner's settings, and how a text is cut
-    into words (``words``: :func:`router.learned.grams`, or a segmenter given by the caller)."""
+    category is known from the answering department (``replied``: (subject。text, category)),
+    unlabelled texts for word frequencies (``background``), the learner's settings
+    (:func:`router.learned.learn_weights`), and how a text is cut into candidate words (``words``:
+    :func:`router.learned.grams`, or a segmenter given by the caller)."""
 
     replied: Sequence[tuple[str, str]] = ()
     background: Sequence[str] = ()
-    scale: float = 0.15
+    scale: float = 1.0
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     words: Callable[[str], Collection[str]] = grams
     _seen: dict[str, Collection[str]] = dataclasses.field(default_factory=dict, repr=False)
@@ -101,11 +129,15 @@ def _learned_config(
     if setup.scale == 0:
         return base.build(None)
     held_keys = {e.content[:40] for e in held}
-    labelled = [(e.subject + "。" + e.content, e.category) for e in train]
-    labelled += [(t, c) for t, c in setup.replied if t.split("。", 1)[-1][:40] not in held_keys]
+    labelled = [(e.subject, e.content, e.category) for e in train]
+    for text, category in setup.replied:
+        subject, _, content = text.partition("。")
+        if content[:40] not in held_keys:
+            labelled.append((subject, content, category))
+    background = [t for t in setup.background if t.partition("。")[2][:40] not in held_keys]
     weights = learn_weights(
-        [(setup.words_of(t), c) for t, c in labelled],
-        [setup.words_of(t) for t in setup.background],
+        [(s, c, setup.words_of(f"{s}。{c}"), category) for s, c, category in labelled],
+        background,
         **setup.options,
     )
     return base.build(learned_file(weights, "cross-validation", setup.scale))
@@ -126,8 +158,11 @@ def cross_validate_learned(
     *,
     folds: int = 5,
     seed: int = 0,
+    train_keywords_only: bool = False,
 ) -> Quality:
-    """Per fold: learn the weights on the other folds (and the replied appeals), route the fold."""
+    """Per fold: learn the weights on the other folds (and the replied appeals), route the fold.
+    With ``train_keywords_only`` the hand-written keywords that only the fold's own messages
+    contain are left out too (:meth:`Sources.keywords_seen_in`)."""
     order = list(range(len(examples)))
     random.Random(seed).shuffle(order)
     predicted: list[str | None] = [None] * len(examples)
@@ -136,7 +171,9 @@ def cross_validate_learned(
         held = order[k::folds]
         held_set = set(held)
         train = [examples[i] for i in order if i not in held_set]
-        config = _learned_config(base, train, [examples[i] for i in held], setup)
+        test = [examples[i] for i in held]
+        sources = base.keywords_seen_in(train, test) if train_keywords_only else base
+        config = _learned_config(sources, train, test, setup)
         for i, (p, m) in zip(held, _route_all(config, [examples[i] for i in held]), strict=True):
             predicted[i], manual[i] = p, m
     return measure([e.category for e in examples], predicted, manual)

@@ -1,14 +1,16 @@
 """Keyword weights learned from history (``config/learned.yaml``, written by ``hotline-gateway rules
 suggest --learn``), reviewed by staff like any other configuration file.
 
-A learned weight says how much more often past appeals of one first-level category contain a word
-than the others do: the log-odds ratio ``ln(P(word | category) / P(word | other categories))`` of
-the word's presence, with add-one smoothing. Words kept are 2-4 Chinese characters that at least
-``min_support`` past appeals of the category contain, that recur in the unlabelled history
-(``messages-hot``: a phrase citizens use, not a fragment of a few texts), and whose ratio is at
-least ``min_ratio``. At routing time a learned word adds ``weight x scale`` to its category for
-each time it counts (see :mod:`router.route`), beside the hand-written keywords; the explanation of
-every decision lists the words and weights that decided it. Pure: history in, a table out.
+A learned weight is how much a word adds to one first-level category's score, fitted to past
+appeals the way the router scores them (:func:`learn_weights`): the weights that give past appeals
+of every category the largest share of their own category's score (the router's confidence),
+with a penalty on large weights and a prior score for every category so that they stay general.
+Words kept are 2-4 Chinese characters that several past appeals contain and that recur in the
+unlabelled history (``messages-hot``: a phrase citizens use, not a fragment of a few texts). At
+routing time a learned word adds ``weight x scale`` to its category for each time it counts (see
+:mod:`router.route`), beside the hand-written keywords; the explanation of every decision lists
+the words and weights that decided it. Pure: history in, a table out (numpy fits it; routing
+does not use numpy).
 
 Labelled history can be the centre's own classified appeals, or appeals whose answering department
 is known (the reply names it: :func:`category_from_reply` maps the department to its category).
@@ -16,7 +18,6 @@ is known (the reply names it: :func:`category_from_reply` maps the department to
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -27,6 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 # Function characters: a word starting or ending with one is a fragment, not a word.
 EDGE = frozenset("的了是在和对不也就都而及与或被把让给从向这那我你他她它们有个之其很还又要会能到说")
+# A word ending in an official's title after a name (胡书记, 李局长) names a person: never learned.
+TITLES = ("书记", "市长", "县长", "区长", "局长", "镇长", "主任", "校长", "院长", "经理")
 
 
 class LearnedFile(BaseModel):
@@ -37,6 +40,11 @@ class LearnedFile(BaseModel):
     scale: float = Field(default=1.0, ge=0, description="Every learned weight is multiplied by this.")
     source: str = Field(default="", description="What the weights were learned from (for reviewers).")
     categories: dict[str, dict[str, float]] = Field(default_factory=dict)
+    excluded: tuple[str, ...] = Field(
+        default=(),
+        description="Words reviewers struck out (names of places, estates, firms, people): "
+        "`rules suggest --learn --write` never learns them again.",
+    )
 
 
 def grams(text: str, lengths: tuple[int, ...] = (2, 3, 4)) -> set[str]:
@@ -58,66 +66,147 @@ def category_from_reply(reply: str, departments: Mapping[str, str], head: int = 
 
 
 def learn_weights(
-    labelled: Iterable[tuple[Collection[str], str]],
-    background: Iterable[Collection[str]] = (),
+    labelled: Sequence[tuple[str, str, Collection[str], str]],
+    background: Iterable[str] = (),
     *,
-    min_support: int = 4,
-    min_ratio: float = 1.0,
+    min_support: int = 3,
     min_background: int = 3,
-    per_category: int = 150,
+    l2: float = 1e-3,
+    prior: float = 2.0,
+    iterations: int = 300,
+    per_category: int = 400,
+    min_weight: float = 0.2,
+    repeat_cap: int = 3,
+    subject_weight: float = 2.0,
+    exclude: Collection[str] = (),
 ) -> dict[str, dict[str, float]]:
-    """``labelled``: (words of a text, first-level category) pairs; ``background``: the words of
-    unlabelled texts (a word must occur in ``min_background`` of them, when any are given). Words
-    are what a segmenter (jieba, at the edge) or :func:`grams` finds. Returns category -> word ->
-    weight, the strongest ``per_category`` words of each (by weight x log support)."""
-    docs: Counter[str] = Counter()
-    by_word: dict[str, Counter[str]] = {}
-    for words, category in labelled:
-        docs[category] += 1
-        for word in words:
-            by_word.setdefault(word, Counter())[category] += 1
-    seen: Counter[str] = Counter()
-    has_background = False
-    for words in background:
-        has_background = True
-        seen.update(w for w in words if w in by_word)
-    total = sum(docs.values())
-    picked: dict[str, list[tuple[float, str, float]]] = {}
-    for word, counts in by_word.items():
-        if word[0] in EDGE or word[-1] in EDGE:
-            continue
-        if has_background and seen[word] < min_background:
-            continue
-        all_docs = sum(counts.values())
-        for category, support in counts.items():
-            if support < min_support:
-                continue
-            inside = (support + 1) / (docs[category] + 2)
-            outside = (all_docs - support + 1) / (total - docs[category] + 2)
-            ratio = math.log(inside / outside)
-            if ratio >= min_ratio:
-                picked.setdefault(category, []).append((ratio * math.log(support), word, ratio))
+    """Keyword weights fitted to past appeals the way the router scores them.
+
+    ``labelled``: (subject, content, candidate words, first-level category) of past appeals; the
+    candidate words are what a segmenter (jieba, at the edge) or :func:`grams` finds in them.
+    ``background``: unlabelled texts. A candidate is kept when at least ``min_support`` labelled
+    appeals contain it, it is not a fragment (:data:`EDGE`) and, when any background is given, at
+    least ``min_background`` unlabelled texts contain it (a phrase citizens use); a name with an
+    official's title (胡书记: :data:`TITLES`) and a word of ``exclude`` (struck out by reviewers)
+    are never candidates.
+
+    Every appeal is scored as :func:`router.route.score` does (each word: its repeats in the
+    content, at most ``repeat_cap``, plus ``subject_weight`` if it is in the subject, times its
+    weight for a category), and the weights (never negative) are those that make each appeal's
+    own category's **share** of all scores largest (the router's confidence), over all appeals,
+    every category counting as much as the others however many appeals it has. Two things keep
+    the weights general: ``prior`` (a score every category starts with, so a few weak words
+    cannot make a confident share) and ``l2`` (a penalty on large weights, so a word gets weight
+    only when many appeals need it). Returns category -> word -> weight, for each category its
+    ``per_category`` largest weights of at least ``min_weight``, largest first."""
+    import numpy as np
+    from scipy import sparse  # type: ignore[import-untyped]
+
+    rows = list(labelled)
+    categories = sorted({category for _s, _c, _w, category in rows})
+    if not rows:
+        return {}
+    support: Counter[str] = Counter()
+    for _s, _c, words, _category in rows:
+        support.update(set(words))
+    candidates = sorted(
+        w
+        for w, n in support.items()
+        if n >= min_support
+        and w[0] not in EDGE
+        and w[-1] not in EDGE
+        and not (w.endswith(TITLES) and w not in TITLES)
+        and w not in exclude
+    )
+    texts = list(background)
+    if texts:
+        seen = _contained(candidates, texts)
+        candidates = [w for w in candidates if seen[w] >= min_background]
+    if not candidates:
+        return {}
+    automaton = _automaton(candidates)
+    at_row: list[int] = []
+    at_word: list[int] = []
+    value: list[float] = []
+    for r, (subject, content, _w, _category) in enumerate(rows):
+        found: dict[int, float] = {
+            i: min(n, repeat_cap)
+            for i, n in Counter(i for _end, i in automaton.iter(_encode(content))).items()
+        }
+        if subject:
+            for i in {i for _end, i in automaton.iter(_encode(subject))}:
+                found[i] = found.get(i, 0) + subject_weight
+        at_row += [r] * len(found)
+        at_word += found
+        value += found.values()
+    n_rows, n_words, n_cats = len(rows), len(candidates), len(categories)
+    x = sparse.csr_matrix((value, (at_row, at_word)), shape=(n_rows, n_words))
+    x_t = x.T.tocsr()
+    y = np.array([categories.index(category) for _s, _c, _w, category in rows])
+    gold = np.eye(n_cats)[y]
+    balance = (n_rows / (n_cats * np.bincount(y, minlength=n_cats)))[y]
+    balance /= balance.sum()
+    weights = np.full((n_words, n_cats), 0.1)
+    first = np.zeros_like(weights)
+    second = np.zeros_like(weights)
+    for step in range(1, iterations + 1):  # projected Adam on -sum(balance * log(share)) + l2/2 |W|^2
+        scores = x @ weights + prior
+        share_grad = (1.0 / scores.sum(axis=1, keepdims=True) - gold / scores) * balance[:, None]
+        grad = x_t @ share_grad + l2 * weights
+        first = 0.9 * first + 0.1 * grad
+        second = 0.999 * second + 0.001 * grad * grad
+        weights -= 0.05 * (first / (1 - 0.9**step)) / (np.sqrt(second / (1 - 0.999**step)) + 1e-8)
+        np.maximum(weights, 0.0, out=weights)
     out: dict[str, dict[str, float]] = {}
-    for category in sorted(picked):
-        best = sorted(picked[category], key=lambda t: (-t[0], t[1]))
-        kept: dict[str, float] = {}
-        for _rank, word, ratio in best:
-            kept[word] = round(ratio, 3)
-            if len(kept) >= per_category:
-                break
-        out[category] = dict(sorted(kept.items(), key=lambda kv: -kv[1]))
+    for j, category in enumerate(categories):
+        column = weights[:, j]
+        best = sorted(
+            (i for i in range(len(candidates)) if column[i] >= min_weight),
+            key=lambda i: (-column[i], candidates[i]),
+        )[:per_category]
+        if best:
+            out[category] = {candidates[i]: round(float(column[i]), 3) for i in best}
     return out
 
 
+def _encode(text: str) -> str:
+    return text.encode("utf-8").decode("latin-1")  # as router.config.encode (no import cycle)
+
+
+def _automaton(words: Sequence[str]) -> Any:
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for i, word in enumerate(words):
+        automaton.add_word(_encode(word), i)
+    automaton.make_automaton()
+    return automaton
+
+
+def _contained(words: Sequence[str], texts: Iterable[str]) -> Counter[str]:
+    """How many of ``texts`` contain each of ``words`` (inside longer text, as routing matches)."""
+    automaton = _automaton(words)
+    seen: Counter[int] = Counter()
+    for text in texts:
+        seen.update({i for _end, i in automaton.iter(_encode(text))})
+    return Counter({words[i]: n for i, n in seen.items()})
+
+
 def learned_file(
-    weights: Mapping[str, Mapping[str, float]], source: str, scale: float = 1.0
+    weights: Mapping[str, Mapping[str, float]],
+    source: str,
+    scale: float = 1.0,
+    excluded: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """The ``learned.yaml`` mapping for ``weights``."""
-    return {
+    """The ``learned.yaml`` mapping for ``weights`` (``excluded``: words never to learn)."""
+    out: dict[str, Any] = {
         "source": source,
         "scale": scale,
         "categories": {c: dict(words) for c, words in weights.items()},
     }
+    if excluded:
+        out["excluded"] = sorted(set(excluded))
+    return out
 
 
 def split_by_time(times: Sequence[Any], share: float = 0.8) -> tuple[list[int], list[int]]:

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import _count_elements  # type: ignore[attr-defined]
 from collections.abc import Collection
 from datetime import datetime
 from operator import itemgetter
@@ -53,9 +53,9 @@ def score(config: RouterConfig, subject: str, content: str) -> Scores:
     table = config.keywords
     automaton = config.automaton
     cap, sw = config.repeat_cap, config.subject_weight
-    counted: dict[int, float] = {
-        i: (c if c < cap else cap) for i, c in Counter(map(_second, automaton.iter(encode(content)))).items()
-    }
+    found: dict[int, int] = {}
+    _count_elements(found, map(_second, automaton.iter(encode(content))))  # Counter's C helper
+    counted: dict[int, float] = {i: (c if c < cap else cap) for i, c in found.items()}
     if subject:
         for index in set(map(_second, automaton.iter(encode(subject)))):
             counted[index] = counted.get(index, 0) + sw

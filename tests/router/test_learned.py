@@ -13,24 +13,46 @@ from router.learned import category_from_reply, departments, grams, learn_weight
 from router.suggest import Example
 
 
-def _docs(category: str, *texts: str) -> list[tuple[frozenset[str], str]]:
-    return [(frozenset(grams(t)), category) for t in texts]
+def _docs(category: str, *texts: str) -> list[tuple[str, str, frozenset[str], str]]:
+    return [("", t, frozenset(grams(t)), category) for t in texts]
 
 
-def test_a_word_telling_one_category_apart_is_learned_with_its_log_odds() -> None:
-    labelled = _docs("教育文体", *["学校补课收费"] * 6, "学校放假") + _docs("卫生计生", *["医院收费太贵"] * 6)
-    weights = learn_weights(labelled, min_support=4, min_ratio=1.0)
-    assert "补课" in weights["教育文体"] and "医院" in weights["卫生计生"]
-    assert "收费" not in weights.get("教育文体", {})  # both categories use it: it tells nothing
-    assert weights["教育文体"]["补课"] == pytest.approx(1.828, abs=0.001)  # ln((6+1)/(7+2) / ((0+1)/(6+2)))
+def test_a_word_telling_one_category_apart_gets_weight_for_it() -> None:
+    labelled = _docs("教育文体", *[f"学校补课收费{i}" for i in range(6)], "学校放假")
+    labelled += _docs("卫生计生", *[f"医院收费太贵{i}" for i in range(6)])
+    weights = learn_weights(labelled, min_support=4)
+    assert weights["教育文体"]["补课"] > 0.5 and weights["卫生计生"]["医院"] > 0.5
+    assert "补课" not in weights["卫生计生"] and "医院" not in weights["教育文体"]
+    # both categories use 收费: it tells little, and far less than the words that tell them apart
+    assert weights["教育文体"].get("收费", 0) < weights["教育文体"]["补课"] / 2
+    strongest = next(iter(weights["教育文体"]))  # largest first
+    assert strongest in {"补课", "学校", "补课收", "学校补", "校补课", "校补"}
+
+
+def test_weights_stay_small_with_a_larger_penalty_and_rare_words_get_none() -> None:
+    labelled = _docs("教育文体", *[f"学校补课{i}" for i in range(8)], "学校晚自习", "学校晚自习")
+    labelled += _docs("卫生计生", *[f"医院看病{i}" for i in range(8)])
+    loose = learn_weights(labelled, min_support=2, l2=1e-4)
+    tight = learn_weights(labelled, min_support=2, l2=1e-1)
+    assert tight["教育文体"]["补课"] < loose["教育文体"]["补课"]
+    assert "晚自习" not in learn_weights(labelled, min_support=3)["教育文体"]  # in 2 appeals only
+
+
+def test_names_and_struck_out_words_are_never_learned() -> None:
+    labelled = _docs("教育文体", *[f"胡书记，学校补课{i}" for i in range(6)])
+    labelled += _docs("卫生计生", *[f"医院看病{i}" for i in range(6)])
+    weights = learn_weights(labelled, min_support=4)
+    assert "补课" in weights["教育文体"] and "胡书记" not in weights["教育文体"]  # a name with a title
+    assert "补课" not in learn_weights(labelled, min_support=4, exclude={"补课"})["教育文体"]
 
 
 def test_words_citizens_do_not_use_elsewhere_are_dropped() -> None:
     labelled = _docs("教育文体", *["学校补课"] * 6) + _docs("卫生计生", *["医院看病"] * 6)
-    background = [frozenset({"补课", "学校"})] * 3
-    weights = learn_weights(labelled, background, min_support=4, min_ratio=1.0, min_background=3)
-    assert set(weights) == {"教育文体"}  # 医院/看病 never occur in the unlabelled history
-    assert set(weights["教育文体"]) == {"补课", "学校"}
+    background = ["周末学校还在补课"] * 3 + ["医院"]  # inside longer text counts, as routing matches
+    weights = learn_weights(labelled, background, min_support=4, min_background=3)
+    assert set(weights) == {"教育文体"}  # 医院/看病 occur in fewer than 3 unlabelled texts
+    assert set(weights["教育文体"]) <= {"补课", "学校", "学校补", "校补课", "校补", "学校补课"}
+    assert {"补课", "学校"} <= set(weights["教育文体"])
 
 
 def test_the_department_that_replied_names_the_category() -> None:
@@ -78,9 +100,25 @@ def test_cross_validation_never_learns_from_the_held_out_appeals(
     train = [Example("", f"学校晚自习{'甲乙丙丁戊'[i]}", "教育文体") for i in range(5)]
     held = [Example("", "医院蓝鲸号难办", "卫生计生")]
     replied = [("。医院蓝鲸号难办", "卫生计生")] * 5 + [("。医院病贵啊", "卫生计生")] * 5
-    setup = LearnSetup(replied, (), 1.0, {"min_support": 4, "min_ratio": 0.5})
+    setup = LearnSetup(replied, (), 1.0, {"min_support": 4})
     base = Sources(routing_yaml, sample.taxonomy, sample.network, places_yaml)
     config = _learned_config(base, train, held, setup)
     learned = {k.word for k in config.keywords} - {k.word for k in sample.keywords}
     assert "蓝鲸" not in learned  # only the held-out appeal (and its copy among the replies) has it
     assert "病贵" in learned
+
+
+def test_cross_validation_can_leave_out_the_keywords_only_the_held_out_appeals_contain(
+    sample: RouterConfig, routing_yaml: dict[str, Any], places_yaml: dict[str, Any]
+) -> None:
+    """A hand-written keyword found in a held-out appeal and in no training appeal could only have
+    been taken from the held-out one: the honest cross-validation does without it."""
+    base = Sources(routing_yaml, sample.taxonomy, sample.network, places_yaml)
+    train = [Example("", "孩子补课收费太高", "教育文体")]
+    held = [Example("", "孩子补课，医院看病难", "卫生计生")]
+    kept = base.keywords_seen_in(train, held)
+    words = {w for c in kept.routing["categories"] for w in c["keywords"]}
+    listed = {w for c in routing_yaml["categories"] for w in c["keywords"]}
+    assert {"医院", "看病难"} & listed and not {"医院", "看病难"} & words  # only the held-out one has them
+    assert "补课" in words  # the training appeal has it too
+    assert len(listed - words) <= 3

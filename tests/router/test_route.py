@@ -16,8 +16,9 @@ CASES = [
     # (subject, content, address, unit, first-level category, urgency, rule)
     ("家里燃气泄漏", "厨房里闻到很浓的燃气味，燃气泄漏了，请燃气公司马上来人。", None,
      "gas-supply", "城乡建设", Urgency.emergency, "gas-leak"),
+    # a lift is special equipment (商贸旅游/质监检验检疫): the learned 电梯 outweighs 小区 and 物业
     ("电梯困人", "我们小区3号楼的电梯突然停了，有人被困电梯里，物业电话打不通。", None,
-     "market-regulation", "城乡建设", Urgency.emergency, "lift-trapped"),
+     "market-regulation", "商贸旅游", Urgency.emergency, "lift-trapped"),
     ("小区停水", "我们小区从昨天晚上开始停水，到现在还没有恢复供水，自来水公司也没有通知。", None,
      "water-supply", "城乡建设", Urgency.urgent_utility, "water-outage"),
     ("拖欠工资", "公司拖欠我们农民工工资半年了，老板一直不发工资，请劳动监察部门帮忙讨薪。", None,
