@@ -22,7 +22,6 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
-from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, StringConstraints, ValidationError
 
@@ -100,20 +99,40 @@ def load_object(body: bytes) -> dict[str, Any]:
     return data
 
 
+_ESCAPES = re.compile("(?:%[0-9A-Fa-f]{2})+")
+
+
+def _unescape(run: re.Match[str]) -> str:
+    return bytes.fromhex(run.group().replace("%", "")).decode("utf-8")  # strict
+
+
+def _unquote(value: str) -> str:
+    """``urllib.parse.unquote_plus(value, errors="strict")``, a run of escapes at a time: a form's
+    Chinese text is one long run of ``%XX``, which urllib decodes an escape at a time in Python
+    (~0.5 ms for 3 KB). An invalid escape (``%zz``, a lone ``%``) stays as it is, as in urllib."""
+    value = value.replace("+", " ")
+    return _ESCAPES.sub(_unescape, value) if "%" in value else value
+
+
 def load_form(body: bytes) -> dict[str, str]:
-    """A form body; a repeated name keeps its last value. Raises BadRequest."""
+    """A form body; a repeated name keeps its last value. Raises BadRequest. The same pairs as
+    ``parse_qsl(..., keep_blank_values=True, errors="strict")`` (a test compares them)."""
     try:
-        pairs = parse_qsl(
-            body.decode("utf-8"),
-            keep_blank_values=True,
-            errors="strict",
-            max_num_fields=MAX_FIELDS,
-        )
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("the form is not UTF-8") from None
-    except ValueError:
-        raise BadRequest(f"the form has more than {MAX_FIELDS} fields") from None
-    return dict(pairs)
+    if text.count("&") >= MAX_FIELDS:
+        raise BadRequest(f"the form has more than {MAX_FIELDS} fields")
+    form: dict[str, str] = {}
+    try:
+        for item in text.split("&"):
+            if not item:
+                continue
+            name, _, value = item.partition("=")
+            form[_unquote(name)] = _unquote(value)
+    except UnicodeDecodeError:
+        raise BadRequest("the form is not UTF-8") from None
+    return form
 
 
 def problem(e: ValidationError, prefix: str = "") -> BadRequest:

@@ -105,13 +105,13 @@ async def test_failing_writebacks_alert_operators_then_go_through(
     assert signed.status == 200
     adapter = gateway.runtime.adapters[CHANNEL]
     assert isinstance(adapter, FeedAdapter)
-    failures = await eventually(adapter.writeback_failures)
+    failures = await eventually(adapter.writeback_failures, timeout=15)  # a loaded machine (xdist)
     assert failures[0]["appeal_no"] == record.appeal.appeal_no and failures[0]["type"] == "signed"
     alert_key = f"feed:{CHANNEL}:writeback"
     assert alert_key in {a["key"] for a in await gateway.runtime.alerts.active()}
-    written = await eventually(upstream.writebacks)
+    written = await eventually(upstream.writebacks, timeout=15)
     assert [w["action"] for w in written] == ["sign"]
-    await eventually(lambda: _no_alert(gateway, alert_key))
+    await eventually(lambda: _no_alert(gateway, alert_key), timeout=15)
     assert await adapter.writeback_pending() == []
 
 
