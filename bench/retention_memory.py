@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.retention_memory [--appeals 20000] [--every 5000] [--retention-days 0]
                                                [--concurrency 32] [--max-lag 2000]
+                                               [--sqlite-cache-mb 64]
 
 Runs the gateway's runtime in this process (dispatch and delivery workers, the recorder into SQLite
 in a temporary directory, retention) on an embedded Redis, with a local receiver answering every
@@ -60,6 +61,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
         "PORTAL_API_KEY": "bench",
         "HOTLINE_RETENTION_DAYS": str(args.retention_days),
         "HOTLINE_RETENTION_SWEEP_SECONDS": "1",
+        "HOTLINE_SQLITE_CACHE_MB": str(args.sqlite_cache_mb),
     }
     config = sample_config()
     runtime = Runtime(
@@ -108,6 +110,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
                         "redis_used_mb": round(info["used_memory"] / 2**20, 1),
                         "redis_keys": await redis.dbsize(),
                         "rss_mb": round(process.memory_info().rss / 2**20, 1),
+                        **rss_parts(),
                         "record_lag_events": lag,
                         "keys_by_kind": await kinds_of_keys(runtime),
                         "held_by_state": await held_by_state(runtime),
@@ -120,6 +123,18 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
         await redis.aclose(close_connection_pool=True)
         embedded.close()
     return rows
+
+
+def rss_parts() -> dict[str, float]:
+    """RSS as Linux splits it: anonymous memory (the heap: what could leak) and file pages (SQLite's
+    memory-mapped database file, shared with the page cache, grows with the pages read)."""
+    parts = {}
+    with open("/proc/self/status") as status:
+        for line in status:
+            name, _, value = line.partition(":")
+            if name in ("RssAnon", "RssFile"):
+                parts[f"{name.lower()[3:]}_mb"] = round(int(value.split()[0]) / 1024, 1)
+    return parts
 
 
 async def kinds_of_keys(runtime: Runtime) -> dict[str, int]:
@@ -167,6 +182,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=5_000)
     parser.add_argument("--retention-days", type=float, default=0)
     parser.add_argument("--concurrency", type=int, default=32, help="appeals submitted at once")
+    parser.add_argument("--sqlite-cache-mb", type=int, default=64, help="HOTLINE_SQLITE_CACHE_MB")
     parser.add_argument(
         "--max-lag", type=int, default=2000, help="wait while the record is more events behind than this"
     )

@@ -46,6 +46,14 @@ def retention_days(env: Any) -> float:
     return days
 
 
+def sqlite_cache_mb(env: Any) -> int:
+    """``HOTLINE_SQLITE_CACHE_MB``: SQLite's page cache per connection (default 64; in the heap)."""
+    raw = env.get("HOTLINE_SQLITE_CACHE_MB", "64")
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 4096:
+        raise ConfigError([f"HOTLINE_SQLITE_CACHE_MB: {raw!r} is not a number of MiB (1 to 4096)"])
+    return int(raw)
+
+
 class RecorderMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.lag_events = Gauge(
@@ -76,7 +84,7 @@ class Records:
     def __init__(self, runtime: Runtime, url: str) -> None:
         self.runtime = runtime
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, sqlite_cache_mb=sqlite_cache_mb(runtime.env))
         self.retention_days = retention_days(runtime.env)
         self.sweep_interval = float(runtime.env.get("HOTLINE_RETENTION_SWEEP_SECONDS", "60"))
         self.metrics = RecorderMetrics(runtime.health.metrics.registry)
