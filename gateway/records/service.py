@@ -41,7 +41,7 @@ def retention_days(env: Any) -> float:
         days = float(raw)
     except ValueError:
         days = -1.0
-    if days < 0:
+    if not 0 <= days < 100_000:  # NaN and infinity fail too (a timedelta cannot hold them)
         raise ConfigError([f"HOTLINE_RETENTION_DAYS: {raw!r} is not a number of days (0 or more)"])
     return days
 
