@@ -34,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.base import raise_if_cancelled
 from gateway.delivery.sender import EVENT_UPDATED
-from gateway.errors import ConfigError
+from gateway.env import env_number
 from gateway.loop import AppealRecord, LoopListener, State, Stepped
 from gateway.loop.service import Brief
 from gateway.loop.states import WITH_UNIT
@@ -67,14 +67,7 @@ def lookup_seconds(env: Mapping[str, str]) -> float:
     """``HOTLINE_REPEAT_LOOKUP_SECONDS``: how long an assignment may wait for the record's answer
     on repeats (default 0.5); 0 turns the look-up off (every repeat then reaches the unit as an
     update, a second or so after its assignment)."""
-    raw = env.get("HOTLINE_REPEAT_LOOKUP_SECONDS", str(LOOKUP_SECONDS))
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 10:
-        raise ConfigError([f"HOTLINE_REPEAT_LOOKUP_SECONDS: {raw!r} is not a number of seconds (0 to 10)"])
-    return seconds
+    return env_number(env, "HOTLINE_REPEAT_LOOKUP_SECONDS", LOOKUP_SECONDS, 0, 10, "seconds")
 
 
 def told_supervision(supervision: dict[str, Any] | None) -> dict[str, Any] | None:

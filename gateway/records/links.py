@@ -40,24 +40,18 @@ class LinkPolicy:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> LinkPolicy:
         """``HOTLINE_REPEAT_WINDOW_DAYS``, ``HOTLINE_DUPLICATE_HOURS``, ``HOTLINE_DUPLICATE_THRESHOLD``."""
-        from gateway.errors import ConfigError
+        from gateway.env import env_number
 
-        values = {}
-        for name, key in (
-            ("window_days", "HOTLINE_REPEAT_WINDOW_DAYS"),
-            ("duplicate_hours", "HOTLINE_DUPLICATE_HOURS"),
-            ("duplicate_threshold", "HOTLINE_DUPLICATE_THRESHOLD"),
-        ):
-            raw = env.get(key)
-            if raw is None:
-                continue
-            try:
-                values[name] = float(raw)
-            except ValueError:
-                values[name] = -1.0
-            if values[name] < 0 or (name == "duplicate_threshold" and values[name] > 1):
-                raise ConfigError([f"{key}: {raw!r} is not a valid number"])
-        return cls(**values)
+        default = cls()
+        return cls(
+            window_days=env_number(env, "HOTLINE_REPEAT_WINDOW_DAYS", default.window_days, 0, 3650, "days"),
+            duplicate_hours=env_number(
+                env, "HOTLINE_DUPLICATE_HOURS", default.duplicate_hours, 0, 8760, "hours"
+            ),
+            duplicate_threshold=env_number(
+                env, "HOTLINE_DUPLICATE_THRESHOLD", default.duplicate_threshold, 0, 1, "similarity"
+            ),
+        )
 
     @property
     def horizon(self) -> timedelta:

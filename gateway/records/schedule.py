@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.env import env_number
 from gateway.errors import ConfigError
 from gateway.records import periods, render
 from gateway.records.report import build
@@ -52,12 +53,7 @@ class Schedule:
         if not port.isdigit():
             raise ConfigError(["HOTLINE_REPORT_SMTP: write it as host:port"])
         kinds = tuple(k for k in periods.KINDS if k in names)
-        try:
-            check = float(env.get("HOTLINE_REPORT_CHECK_SECONDS", "300"))
-        except ValueError:
-            check = 0.0
-        if check <= 0:
-            raise ConfigError(["HOTLINE_REPORT_CHECK_SECONDS: a number of seconds above 0"])
+        check = env_number(env, "HOTLINE_REPORT_CHECK_SECONDS", 300, 0.01, 86_400, "seconds")
         return cls(kinds, webhook, email, (host or "127.0.0.1", int(port)), check)
 
 

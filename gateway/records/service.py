@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.base import raise_if_cancelled
+from gateway.env import env_number
 from gateway.errors import ConfigError
 from gateway.loop import AppealRecord
 from gateway.records import render
@@ -36,22 +37,15 @@ STOP_TIMEOUT = 5.0
 
 
 def retention_days(env: Any) -> float:
-    raw = env.get("HOTLINE_RETENTION_DAYS", "30")
-    try:
-        days = float(raw)
-    except ValueError:
-        days = -1.0
-    if not 0 <= days < 100_000:  # NaN and infinity fail too (a timedelta cannot hold them)
-        raise ConfigError([f"HOTLINE_RETENTION_DAYS: {raw!r} is not a number of days (0 or more)"])
-    return days
+    return env_number(env, "HOTLINE_RETENTION_DAYS", 30, 0, 36_500, "days")
 
 
 def sqlite_cache_mb(env: Any) -> int:
     """``HOTLINE_SQLITE_CACHE_MB``: SQLite's page cache per connection (default 64; in the heap)."""
-    raw = env.get("HOTLINE_SQLITE_CACHE_MB", "64")
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 4096:
-        raise ConfigError([f"HOTLINE_SQLITE_CACHE_MB: {raw!r} is not a number of MiB (1 to 4096)"])
-    return int(raw)
+    mib = env_number(env, "HOTLINE_SQLITE_CACHE_MB", 64, 1, 4096, "MiB")
+    if mib != int(mib):
+        raise ConfigError([f"HOTLINE_SQLITE_CACHE_MB: {mib:g} is not a whole number of MiB"])
+    return int(mib)
 
 
 class RecorderMetrics:
@@ -86,7 +80,8 @@ class Records:
         self.url = url
         self.engine = make_engine(url, sqlite_cache_mb=sqlite_cache_mb(runtime.env))
         self.retention_days = retention_days(runtime.env)
-        self.sweep_interval = float(runtime.env.get("HOTLINE_RETENTION_SWEEP_SECONDS", "60"))
+        env = runtime.env
+        self.sweep_interval = env_number(env, "HOTLINE_RETENTION_SWEEP_SECONDS", 60, 0.01, 86_400, "seconds")
         self.metrics = RecorderMetrics(runtime.health.metrics.registry)
         self.context = Context(
             runtime.redis,
@@ -98,8 +93,8 @@ class Records:
         )
         self.recorder = Recorder(
             self.context,
-            claim_idle_seconds=float(runtime.env.get("HOTLINE_RECORDER_CLAIM_SECONDS", "30")),
-            linger=float(runtime.env.get("HOTLINE_RECORDER_LINGER_MS", "200")) / 1000,
+            claim_idle_seconds=env_number(env, "HOTLINE_RECORDER_CLAIM_SECONDS", 30, 0.1, 86_400, "seconds"),
+            linger=env_number(env, "HOTLINE_RECORDER_LINGER_MS", 200, 0, 5_000, "milliseconds") / 1000,
             on_recorded=self.metrics.recorded.inc,
             periodic=self._observe,
             after=self._tell_repeats,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from gateway.errors import ConfigError
@@ -23,3 +25,31 @@ def test_a_bad_sqlite_cache_names_its_variable(value: str) -> None:
 def test_a_bad_retention_names_its_variable(value: str) -> None:
     with pytest.raises(ConfigError, match="HOTLINE_RETENTION_DAYS"):
         retention_days({"HOTLINE_RETENTION_DAYS": value})
+
+
+def _readers() -> dict[str, Callable[[dict[str, str]], object]]:
+    from gateway.briefing import lookup_seconds
+    from gateway.records.links import LinkPolicy
+
+    return {
+        "HOTLINE_DUPLICATE_HOURS": LinkPolicy.from_env,
+        "HOTLINE_REPEAT_WINDOW_DAYS": LinkPolicy.from_env,
+        "HOTLINE_DUPLICATE_THRESHOLD": LinkPolicy.from_env,
+        "HOTLINE_REPEAT_LOOKUP_SECONDS": lookup_seconds,
+        "HOTLINE_SQLITE_CACHE_MB": sqlite_cache_mb,
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HOTLINE_DUPLICATE_HOURS", "nan"),
+        ("HOTLINE_REPEAT_WINDOW_DAYS", "-3"),
+        ("HOTLINE_DUPLICATE_THRESHOLD", "1.5"),
+        ("HOTLINE_REPEAT_LOOKUP_SECONDS", "nan"),
+        ("HOTLINE_SQLITE_CACHE_MB", "inf"),
+    ],
+)
+def test_number_settings_refuse_nan_and_out_of_range_values(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        _readers()[name]({name: value})
