@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from standardwebhooks import Webhook
 from bench.redis_cluster import LocalCluster
 from gateway.store import Keys, client, flush_namespace
 from tests.conftest import UnitReceiver, eventually
-from tests.test_serve import PORTAL, READY_TIMEOUT, Served
+from tests.test_serve import Served, post_until_accepted
 
 
 @pytest.fixture
@@ -61,27 +60,7 @@ async def test_kill_9_mid_load_then_restart_delivers_every_accepted_appeal_once(
     accepted: dict[int, str] = {}
 
     async def citizen(i: int, session: aiohttp.ClientSession) -> None:
-        """Posts until accepted, retrying with the same idempotency key while the gateway is down."""
-        fields = {
-            "api_key": PORTAL,
-            "service_code": "complaint",
-            "description": f"第{i}号楼燃气泄漏，煤气味很重",
-        }
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                async with session.post(
-                    f"{served.url}/open311/v2/requests.json",
-                    data=fields,
-                    headers={"Idempotency-Key": f"k9-{i}"},
-                ) as r:
-                    if r.status in (200, 201):  # 200: stored before a kill cut its answer off
-                        accepted[i] = str((await r.json())[0]["service_request_id"])
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"appeal {i} was never accepted")
+        accepted[i] = await post_until_accepted(session, served.url, i, f"k9-{i}")
 
     async def load(first: int, count: int) -> None:
         async with aiohttp.ClientSession() as session:
