@@ -31,13 +31,14 @@ Decision = Literal["confirmed", "unlinked"]
 _COLUMNS = [getattr(appeals.c, name) for name in Candidate.__dataclass_fields__]
 
 
-def _way(*match: Any) -> Any:
+def _way(*match: Any, columns: Sequence[Any] = _COLUMNS, since: str = "since") -> Any:
     """One way of matching, built once with bound parameters (building a query costs more than
-    SQLite takes to answer it): the newest ``CANDIDATES`` earlier appeals it finds."""
+    SQLite takes to answer it): the newest ``CANDIDATES`` earlier appeals it finds since the
+    parameter ``since``."""
     c = appeals.c
     return (
-        select(*_COLUMNS)
-        .where(*match, c.received_at.between(bindparam("since"), bindparam("at")))
+        select(*columns)
+        .where(*match, c.received_at.between(bindparam(since), bindparam("at")))
         .where(c.appeal_no != bindparam("no"))
         .order_by(c.received_at.desc())
         .limit(CANDIDATES)
@@ -47,13 +48,7 @@ def _way(*match: Any) -> Any:
 # a duplicate is always of another channel: of the newest CANDIDATES appeals within the duplicate
 # hours, only those of other channels are read whole (a flood through one channel reads little, and
 # the cost stays bounded however many the window holds)
-_RECENT = (
-    select(appeals.c.id)
-    .where(appeals.c.received_at.between(bindparam("recent"), bindparam("at")))
-    .where(appeals.c.appeal_no != bindparam("no"))
-    .order_by(appeals.c.received_at.desc())
-    .limit(CANDIDATES)
-)
+_RECENT = _way(columns=[appeals.c.id], since="recent")
 _DUPLICATES = select(*_COLUMNS).where(appeals.c.id.in_(_RECENT), appeals.c.channel_id != bindparam("channel"))
 _SAME_PHONE = _way(appeals.c.phone == bindparam("phone"))
 _SAME_IDENTITY = _way(appeals.c.identity == bindparam("identity"))
