@@ -268,11 +268,32 @@ def fuzz(
     sender = Sender(port)
     started = time.perf_counter()
 
+    def one(req: Req) -> None:
+        status, detail = sender.send(req)
+        tally.record(req, status, detail)
+        tally.seconds = time.perf_counter() - started
+
+    in_rounds(strategy, examples, one, first_seed=0 if derandomize else None, progress=progress)
+    tally.seconds = time.perf_counter() - started
+    sender.conn.close()
+    return tally
+
+
+def in_rounds(
+    strategy: st.SearchStrategy[Any],
+    examples: int,
+    test: Callable[[Any], None],
+    *,
+    first_seed: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Call ``test`` with ``examples`` values drawn from ``strategy``, generation only (no shrinking,
+    no database). Hypothesis slows down as one run's example tree grows (a run of 100,000 once took
+    37 minutes for its first 20,000), so they are drawn as runs of ``CHUNK``, each freshly seeded:
+    ``first_seed``, ``first_seed + 1``, ... (the same inputs every time), or at random when it is None.
+    ``progress(n)`` is told after each run of ``n``."""
     warnings.filterwarnings("ignore", category=HypothesisWarning)  # reprs of large examples
-    # Hypothesis slows down as one run's example tree grows: 100,000 inputs are drawn as runs of
-    # CHUNK, each freshly seeded (with ``derandomize``, the seeds 0, 1, 2, ...).
-    rounds = -(-examples // CHUNK)
-    for round_ in range(rounds):
+    for round_ in range(-(-examples // CHUNK)):
         size = min(CHUNK, examples - round_ * CHUNK)
 
         @settings(
@@ -282,18 +303,13 @@ def fuzz(
             phases=[Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
-        @given(req=strategy)
-        def one(req: Req) -> None:
-            status, detail = sender.send(req)
-            tally.record(req, status, detail)
+        @given(value=strategy)
+        def run(value: Any) -> None:
+            test(value)
 
-        (seed(round_) if derandomize else lambda f: f)(one)()
-        tally.seconds = time.perf_counter() - started
+        (run if first_seed is None else seed(first_seed + round_)(run))()
         if progress is not None:
             progress(size)
-    tally.seconds = time.perf_counter() - started
-    sender.conn.close()
-    return tally
 
 
 async def fuzz_briefly(port: int, config: Any, surface: str, examples: int = 150) -> Tally:

@@ -33,11 +33,11 @@ from urllib.parse import quote
 import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
-from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from yarl import URL
 
 from bench._common import ROOT
+from bench.fuzz import in_rounds
 from gateway import logging as gateway_logging
 from gateway.app import create_app
 from gateway.config import load_config
@@ -254,15 +254,6 @@ def fuzz(target: Target, tag: str, examples: int, at_seed: int) -> Findings:
     findings = Findings()
     ticks = track(range(examples), f"fuzz {tag}")  # a bar on a terminal, silent when piped
 
-    @seed(at_seed)
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(requests(target, tag, surface))
     def one(request: Request) -> None:
         next(ticks, None)
         status, content_type, body = target.send(request)
@@ -281,7 +272,7 @@ def fuzz(target: Target, tag: str, examples: int, at_seed: int) -> Findings:
                 f"{problem}: {request.method} {request.url[:200]} -> {status} {body[:200]!r}"
             )
 
-    one()
+    in_rounds(requests(target, tag, surface), examples, one, first_seed=at_seed)
     ticks.close()
     return findings
 

@@ -24,10 +24,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from adapters.mailbox.decode import decode_mail, is_bounce, loop_reason, mail_key, parse
+from bench.fuzz import in_rounds
 from gateway.progress import track
 
 OWN = "12345@bengbu.gov.cn"
@@ -180,15 +180,6 @@ def fuzz(examples: int, at_seed: int) -> Tally:
     tally = Tally()
     ticks = iter(track(range(examples), "fuzz mail"))  # a bar on a terminal, silent when piped
 
-    @seed(at_seed)
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(mails)
     def one(raw: bytes) -> None:
         next(ticks, None)
         tally.mails += 1
@@ -200,7 +191,7 @@ def fuzz(examples: int, at_seed: int) -> Tally:
                 tally.examples.append(f"{type(e).__name__}: {e!s:.200} <- {raw[:300]!r}")
 
     started = time.perf_counter()
-    one()
+    in_rounds(mails, examples, one, first_seed=at_seed)
     tally.seconds = time.perf_counter() - started
     return tally
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.retention_memory [--appeals 20000] [--every 5000] [--retention-days 0]
                                                [--concurrency 32] [--max-lag 2000]
-                                               [--sqlite-cache-mb 64]
+                                               [--sqlite-cache-mb 64] [--log-level WARNING]
 
 Runs the gateway's runtime in this process (dispatch and delivery workers, the recorder into SQLite
 in a temporary directory, retention) on an embedded Redis, with a local receiver answering every
@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import os
 import tempfile
 import time
 from collections import Counter
@@ -31,7 +32,9 @@ import psutil
 from aiohttp import web
 
 from adapters.base import InboundMessage
-from bench._common import read_jsonl, sample_config, serve_on_loopback
+from bench._common import ROOT, read_jsonl, serve_on_loopback
+from gateway import logging as gateway_logging
+from gateway.config import load_config
 from gateway.errors import NotFound
 from gateway.loop import HistoryEvent, State, Step
 from gateway.records.recorder import lag as record_lag
@@ -63,7 +66,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
         "HOTLINE_RETENTION_SWEEP_SECONDS": "1",
         "HOTLINE_SQLITE_CACHE_MB": str(args.sqlite_cache_mb),
     }
-    config = sample_config()
+    config = load_config(ROOT / "config", kinds=load_kinds(strict=False).kinds, env=os.environ | env)
     runtime = Runtime(
         config,
         redis,
@@ -186,7 +189,9 @@ def main() -> None:
     parser.add_argument(
         "--max-lag", type=int, default=2000, help="wait while the record is more events behind than this"
     )
+    parser.add_argument("--log-level", default="WARNING", help="the gateway's log level (HOTLINE_LOG_LEVEL)")
     args = parser.parse_args()
+    gateway_logging.configure(args.log_level)
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(run(args, Path(tmp)))
 
