@@ -30,11 +30,14 @@ config = sample_config().router
 messages = [(m["title"], m["text"]) for m in read_jsonl("messages-hot.jsonl")]
 for subject, content in messages[:200]:
     route(config, subject=subject, content=content)
-start = time.process_time()
-for subject, content in messages:
-    route(config, subject=subject, content=content)
+seconds = []
+for _ in range(3):  # the best of three passes: a pass is a third of a second, short beside the noise
+    start = time.process_time()
+    for subject, content in messages:
+        route(config, subject=subject, content=content)
+    seconds.append(time.process_time() - start)
 print(json.dumps({
-    "rate": len(messages) / (time.process_time() - start),
+    "rate": len(messages) / min(seconds),
     "chars": sum(len(s) + len(c) for s, c in messages) / len(messages),
     "keywords": config.keyword_count, "rules": len(config.rules), "areas": len(config.gazetteer),
 }))

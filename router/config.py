@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import timezone
 from typing import Any, Literal
 
-import ahocorasick
 from pydantic import BaseModel, ConfigDict, Field
 
 from normalizer.schema import Urgency
@@ -19,6 +18,7 @@ from router.learned import LearnedFile
 from router.network import Network, UnitKind
 from router.places import LOCAL_KINDS, Gazetteer, build_gazetteer
 from router.rules import Rule, RuleSpec, compile_rules, local_offset
+from router.scan import Scanner
 from router.taxonomy import CategoryPath, Taxonomy, parse_path
 
 __all__ = [
@@ -104,6 +104,7 @@ class KeywordInfo:
     share_of: Mapping[str, float] = dataclasses.field(default_factory=dict)  # ``shares`` as a mapping
     share_text: Mapping[str, str] = dataclasses.field(default_factory=dict)  # the same, as shown
     paths_in: Mapping[str, tuple[CategoryPath, ...]] = dataclasses.field(default_factory=dict)
+    special: bool = False  # it names a place or suggests an urgency (kept aside by the scoring)
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ class RouterConfig:
     subject_weight: float
     repeat_cap: int
     offset: timezone
-    automaton: Any  # ahocorasick.Automaton: encoded word -> index into ``keywords``
+    scanner: Scanner  # finds the words of ``keywords``: index i is keywords[i]
     keywords: tuple[KeywordInfo, ...]
     owners: Mapping[CategoryPath, tuple[str, ...]]  # sector path -> unit ids
     rules: tuple[Rule, ...]  # highest priority first
@@ -210,7 +211,6 @@ def build_router_config(
         if rule.spec.when.keywords is not None:
             for word in rule.spec.when.keywords.words():
                 entry(word)
-    automaton = ahocorasick.Automaton()
     infos: list[KeywordInfo] = []
     for word, (firsts, paths, grades) in words.items():
         weight = spec.history.weight(word) if spec.history is not None else 1.0
@@ -229,10 +229,10 @@ def build_router_config(
             share_of=dict(shares),
             share_text={f: f"{v:g}" for f, v in shares.items()},
             paths_in={f: tuple(p for p in paths if p[0] == f) for f in dict.fromkeys(p[0] for p in paths)},
+            special=bool(grades or gazetteer.names.get(word)),
         )
-        automaton.add_word(encode(word), len(infos))
         infos.append(info)
-    automaton.make_automaton()
+    scanner = Scanner([info.word for info in infos], dfa=True)  # scanned in every decision
 
     owners: dict[CategoryPath, list[str]] = {}
     territory: dict[str, list[str]] = {}
@@ -279,7 +279,7 @@ def build_router_config(
         subject_weight=spec.subject_weight,
         repeat_cap=spec.repeat_cap,
         offset=local_offset(spec.utc_offset_hours),
-        automaton=automaton,
+        scanner=scanner,
         keywords=tuple(infos),
         owners={k: tuple(v) for k, v in owners.items()},
         rules=rules,
@@ -292,13 +292,3 @@ def build_router_config(
         responsibility=responsibility,
         learned_count=len(learned_weights),
     )
-
-
-def encode(text: str) -> str:
-    """The text as UTF-8 bytes, one character per byte (latin-1), for the automatons.
-
-    pyahocorasick scans a trie node's children one by one: over Chinese text the root has a
-    thousand children (every keyword's first character) and scanning is slow. Over UTF-8 bytes a
-    node has at most 64, which makes the scan about four times faster. A match always starts on a
-    character boundary, since a continuation byte (0x80-0xBF) never starts a character."""
-    return text.encode("utf-8").decode("latin-1")

@@ -10,12 +10,11 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import ahocorasick
-
-from router.config import RouterConfig, build_router_config, encode
+from router.config import RouterConfig, build_router_config
 from router.learned import grams, learn_weights, learned_file, split_by_time
 from router.network import Network
 from router.route import route
+from router.scan import Scanner
 from router.suggest import Example
 from router.taxonomy import Taxonomy
 
@@ -73,14 +72,11 @@ class Sources:
     def keywords_seen_in(self, train: Sequence[Example], held: Sequence[Example]) -> Sources:
         """The same without the hand-written keywords that some ``held`` example contains and no
         ``train`` example does: words nobody could have taken from the training part."""
-        automaton = ahocorasick.Automaton()
-        listed = {w for c in self.routing.get("categories", ()) for w in c["keywords"]}
-        for word in listed:
-            automaton.add_word(encode(word), word)
-        automaton.make_automaton()
+        listed = sorted({w for c in self.routing.get("categories", ()) for w in c["keywords"]})
+        scanner = Scanner(listed)
 
         def found(examples: Sequence[Example]) -> set[str]:
-            return {w for e in examples for _end, w in automaton.iter(encode(f"{e.subject}。{e.content}"))}
+            return {listed[i] for e in examples for i in scanner.indexes(f"{e.subject}。{e.content}")}
 
         unseen = found(held) - found(train)
         categories = []

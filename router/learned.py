@@ -25,6 +25,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from router.scan import Scanner
+
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 # Function characters: a word starting or ending with one is a fragment, not a word.
 EDGE = frozenset("的了是在和对不也就都而及与或被把让给从向这那我你他她它们有个之其很还又要会能到说")
@@ -124,17 +126,16 @@ def learn_weights(
         candidates = [w for w in candidates if seen[w] >= min_background]
     if not candidates:
         return {}
-    automaton = _automaton(candidates)
+    scanner = Scanner(candidates)
     at_row: list[int] = []
     at_word: list[int] = []
     value: list[float] = []
     for r, (subject, content, _w, _category) in enumerate(rows):
         found: dict[int, float] = {
-            i: min(n, repeat_cap)
-            for i, n in Counter(i for _end, i in automaton.iter(_encode(content))).items()
+            i: min(n, repeat_cap) for i, n in Counter(scanner.indexes(content)).items()
         }
         if subject:
-            for i in {i for _end, i in automaton.iter(_encode(subject))}:
+            for i in scanner.found(subject):
                 found[i] = found.get(i, 0) + subject_weight
         at_row += [r] * len(found)
         at_word += found
@@ -169,26 +170,12 @@ def learn_weights(
     return out
 
 
-def _encode(text: str) -> str:
-    return text.encode("utf-8").decode("latin-1")  # as router.config.encode (no import cycle)
-
-
-def _automaton(words: Sequence[str]) -> Any:
-    import ahocorasick
-
-    automaton = ahocorasick.Automaton()
-    for i, word in enumerate(words):
-        automaton.add_word(_encode(word), i)
-    automaton.make_automaton()
-    return automaton
-
-
 def _contained(words: Sequence[str], texts: Iterable[str]) -> Counter[str]:
     """How many of ``texts`` contain each of ``words`` (inside longer text, as routing matches)."""
-    automaton = _automaton(words)
+    scanner = Scanner(words)
     seen: Counter[int] = Counter()
     for text in texts:
-        seen.update({i for _end, i in automaton.iter(_encode(text))})
+        seen.update(scanner.found(text))
     return Counter({words[i]: n for i, n in seen.items()})
 
 

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import ahocorasick
 from pydantic import BaseModel, ConfigDict, Field
 
 from router.errors import RoutingConfigError
+from router.scan import Scanner
 
 AreaKind = Literal[
     "city", "district", "county", "zone", "street", "town", "township",
@@ -26,11 +26,6 @@ AreaKind = Literal[
 
 LOCAL_KINDS = frozenset({"street", "town", "township"})
 """Level-3 divisions: a town, township or street (乡镇、街道), the level a county passes work down to."""
-
-
-def _encode(text: str) -> str:
-    """UTF-8 bytes as characters: a fast automaton scan (see ``router.config.encode``)."""
-    return text.encode("utf-8").decode("latin-1")
 
 
 class PlacesError(RoutingConfigError):
@@ -88,12 +83,8 @@ class Gazetteer:
                 current = self.areas[current].parent
             self._lineage[area_id] = tuple(line)
         self.names: Mapping[str, tuple[str, ...]] = dict(names)  # name or alias -> area ids
-        self._automaton: Any = ahocorasick.Automaton()
-        for name, ids in names.items():
-            self._automaton.add_word(_encode(name), (name, ids))
-        if names:
-            self._automaton.make_automaton()
-        self._empty = not names
+        self._named = list(names.items())
+        self._scanner = Scanner([name for name, _ in self._named])
 
     def __len__(self) -> int:
         return len(self.areas)
@@ -125,9 +116,8 @@ class Gazetteer:
 
     def find(self, text: str) -> dict[str, tuple[str, ...]]:
         """Every name found in ``text`` -> the ids of the areas of that name."""
-        if self._empty:
-            return {}
-        return {name: ids for _end, (name, ids) in self._automaton.iter(_encode(text))}
+        named = self._named
+        return dict(named[i] for i in self._scanner.indexes(text))
 
     def choose(self, hits: Mapping[str, tuple[str, ...]], source: Literal["address", "text"]) -> Place | None:
         """The smallest area among names found (see :meth:`find`), told apart by the others."""

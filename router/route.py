@@ -16,20 +16,19 @@
 from __future__ import annotations
 
 from collections import _count_elements  # type: ignore[attr-defined]
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import datetime
-from operator import itemgetter
+from functools import lru_cache
 from typing import NamedTuple
 
 from normalizer.schema import AppealType, Urgency
-from router.config import KeywordInfo, RouterConfig, encode
+from router.config import KeywordInfo, RouterConfig
 from router.decision import Candidate, Decision
 from router.network import Unit
 from router.places import LOCAL_KINDS, Place
 from router.rules import Facts, Rule
 from router.taxonomy import CategoryPath
 
-_second = itemgetter(1)
 _GRADES = (Urgency.emergency, Urgency.urgent_utility, Urgency.complex, Urgency.consultation)
 
 
@@ -42,6 +41,9 @@ class Scores(NamedTuple):
     words: dict[str, float]  # word found -> its score
     infos: dict[str, KeywordInfo]
     confidence: float
+    # first-level category -> (-score, word, count) of each word that scored it, for explanations
+    by_first: dict[str, list[tuple[float, str, float]]]
+    special: list[KeywordInfo]  # the words found that name a place or suggest an urgency
 
     @property
     def best(self) -> float:
@@ -51,36 +53,50 @@ class Scores(NamedTuple):
 def score(config: RouterConfig, subject: str, content: str) -> Scores:
     """Score the first-level categories and the category path of one appeal."""
     table = config.keywords
-    automaton = config.automaton
+    scanner = config.scanner
     cap, sw = config.repeat_cap, config.subject_weight
-    found: dict[int, int] = {}
-    _count_elements(found, map(_second, automaton.iter(encode(content))))  # Counter's C helper
-    counted: dict[int, float] = {i: (c if c < cap else cap) for i, c in found.items()}
+    counted: dict[int, float] = {}
+    _count_elements(counted, scanner.indexes(content))  # Counter's C helper
+    for index, c in counted.items():
+        if c > cap:
+            counted[index] = cap
     if subject:
-        for index in set(map(_second, automaton.iter(encode(subject)))):
+        for index in scanner.found(subject):
             counted[index] = counted.get(index, 0) + sw
     infos: dict[str, KeywordInfo] = {}
     words: dict[str, float] = {}
     level1: dict[str, float] = {}
+    by_first: dict[str, list[tuple[float, str, float]]] = {}
+    special: list[KeywordInfo] = []
     for index, n in counted.items():
         info = table[index]
-        infos[info.word] = info
+        word = info.word
+        infos[word] = info
+        if info.special:
+            special.append(info)
         if info.shares:
-            words[info.word] = n
+            words[word] = n
             for first, share in info.shares:
-                level1[first] = level1.get(first, 0.0) + n * share
+                value = n * share
+                level1[first] = level1.get(first, 0.0) + value
+                mine = by_first.get(first)
+                if mine is None:
+                    by_first[first] = [(-value, word, n)]
+                else:
+                    mine.append((-value, word, n))
     if not level1:
-        return Scores((), (), words, infos, 0.0)
+        return Scores((), (), words, infos, 0.0, by_first, special)
     ranked = tuple(sorted(level1.items(), key=lambda kv: (-kv[1], kv[0])))
-    path = best_path(words, infos, ranked[0][0])
-    total = sum(level1.values())
-    return Scores(ranked, path, words, infos, ranked[0][1] / total)
+    path = best_path(infos, by_first, ranked[0][0])
+    return Scores(ranked, path, words, infos, ranked[0][1] / sum(level1.values()), by_first, special)
 
 
-def best_path(words: dict[str, float], infos: dict[str, KeywordInfo], first: str) -> CategoryPath:
+def best_path(
+    infos: dict[str, KeywordInfo], by_first: dict[str, list[tuple[float, str, float]]], first: str
+) -> CategoryPath:
     """Within the first-level category ``first``, the path whose own words score most (deepest on ties)."""
     paths: dict[CategoryPath, float] = {}
-    for word, n in words.items():
+    for _, word, n in by_first.get(first, ()):  # a word listed under a path of ``first`` scores it
         info = infos[word]
         mine = info.paths_in.get(first)
         if mine:
@@ -89,12 +105,10 @@ def best_path(words: dict[str, float], infos: dict[str, KeywordInfo], first: str
     return max(paths.items(), key=lambda ps: (ps[1], len(ps[0]), ps[0]))[0] if paths else (first,)
 
 
-def suggest_urgency(infos: dict[str, KeywordInfo]) -> tuple[Urgency | None, tuple[str, ...]]:
+def suggest_urgency(infos: Iterable[KeywordInfo]) -> tuple[Urgency | None, tuple[str, ...]]:
     """The most urgent grade the words suggest, and those words."""
     order = _GRADES
-    found = [
-        (order.index(i.urgency), w) for w, i in infos.items() if i.urgency is not None and i.urgency in order
-    ]
+    found = [(order.index(i.urgency), i.word) for i in infos if i.urgency is not None and i.urgency in order]
     if not found:
         return None, ()
     rank = min(r for r, _ in found)
@@ -107,7 +121,7 @@ def emergency(config: RouterConfig, subject: str, content: str) -> tuple[str, ..
     ``emergency``. Empty when it is not one. Intake does not hold such an appeal to wait for more
     messages of its thread: it is routed at once."""
     s = score(config, subject, content)
-    grade, words = suggest_urgency(s.infos)
+    grade, words = suggest_urgency(s.special)
     if grade is Urgency.emergency:
         return words
     found = frozenset(s.infos)
@@ -240,11 +254,11 @@ def route(
     """Decide the unit of one appeal, with its category path, urgency grade, place and explanation.
     ``exclude`` holds every unit that returned the appeal; ``at`` (timezone-aware) is when it arrived."""
     s = score(config, subject, content)
-    grade, grade_words = suggest_urgency(s.infos)
+    grade, grade_words = suggest_urgency(s.special)
     gazetteer = config.gazetteer
     place = gazetteer.choose(gazetteer.find(address), "address") if address else None
     if place is None:
-        place = gazetteer.choose({w: i.areas for w, i in s.infos.items() if i.areas}, "text")
+        place = gazetteer.choose({i.word: i.areas for i in s.special if i.areas}, "text")
     facts = Facts(
         category=s.path,
         words=frozenset(s.infos),
@@ -311,16 +325,12 @@ def route(
 
 def _words_for(s: Scores, first: str, limit: int = 8) -> str:
     """The words that scored ``first``, strongest first, as ``word(count×weight)``."""
-    mine = []
     infos = s.infos
-    for word, n in s.words.items():
-        share = infos[word].share_of.get(first)
-        if share is not None:
-            mine.append((-n * share, word, n))
-    mine.sort()
-    return "、".join(f"{w}({_shown(n)}×{infos[w].share_text[first]})" for _, w, n in mine[:limit])
+    mine = sorted(s.by_first.get(first, ()))[:limit]
+    return "、".join(f"{w}({_shown(n)}×{infos[w].share_text[first]})" for _, w, n in mine)
 
 
+@lru_cache(maxsize=1024)  # counts are few (1 to repeat_cap, plus the subject weight)
 def _shown(n: float) -> str:
     """A count as explanations show it: 3, 2.5."""
     whole = int(n)
@@ -342,11 +352,13 @@ def _candidates(
     """The three best first-level categories, each with the unit responsibility gives it and why."""
     out = []
     for first, value in s.level1[:3]:
-        path = s.path if first == s.path[0] else best_path(s.words, s.infos, first)
+        path = s.path if first == s.path[0] else best_path(s.infos, s.by_first, first)
         owner = responsible(config, path, place, exclude)
         reason = f"{'/'.join(path)} scored {value:.3g} by the words {_words_for(s, first, 5)}; {owner.reason}"
         unit_id = owner.unit.id if owner.unit is not None else None
-        out.append(Candidate(unit=unit_id, category=path, score=round(value, 3), reason=reason))
+        score_ = round(value, 3)
+        candidate = Candidate(unit=unit_id, category=path, score=score_, reason=reason)
+        out.append(candidate)
     if not out and place is not None:  # no category word: the place still suggests who covers it
         local = territorial_unit(config, 2, place, exclude, exact=True)
         if local is not None:

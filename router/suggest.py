@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from router.config import RouterConfig, encode
+from router.config import RouterConfig
 from router.learned import EDGE, grams
 
 
@@ -104,5 +104,5 @@ def history_counts(texts: Iterable[str], config: RouterConfig) -> tuple[int, dic
     total = 0
     for text in texts:
         total += 1
-        counts.update({config.keywords[i].word for _end, i in config.automaton.iter(encode(text))})
+        counts.update({config.keywords[i].word for i in config.scanner.found(text)})
     return total, {w: n for w, n in sorted(counts.items()) if n}
