@@ -9,7 +9,9 @@ in a temporary directory, retention) on an embedded Redis, with a local receiver
 unit's webhook with 204. Each appeal is stored through durable intake (as an adapter hands it
 over), routed and delivered by the workers, then filed in one step (the unit's and the centre's
 intermediate steps are left out: they add history events, not keys). At every ``--every`` appeals it
-prints Redis ``used_memory``, the number of Redis keys, this process's RSS and the record's lag.
+prints Redis ``used_memory``, the number of Redis keys, this process's RSS, the record's lag and
+the CPU time per appeal since the previous row (this process, the bench's own submitting and filing
+included, and the Redis server): what an appeal costs as history grows.
 With ``--retention-days 30`` (the default of the gateway) nothing is dropped within the run: the
 side-by-side reference of what Redis would hold without retention.
 """
@@ -79,7 +81,9 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
     texts = [(m["title"], m["text"] or m["title"]) for m in read_jsonl("messages-hot.jsonl")]
     await runtime.start()
     process = psutil.Process()
+    redis_process = psutil.Process(embedded._server.pid)
     rows = []
+    cpu_at = (0, cpu_seconds(process), cpu_seconds(redis_process))  # (appeals, this process, Redis)
     try:
         started = time.perf_counter()
 
@@ -106,6 +110,10 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
                 gc.collect()
                 info: Any = await redis.info("memory")
                 lag = (await runtime.records.health())["lag_events"] if runtime.records else None
+                now_cpu = (n, cpu_seconds(process), cpu_seconds(redis_process))
+                appeals_since = n - cpu_at[0]
+                per_appeal = [1000 * (now_cpu[i] - cpu_at[i]) / appeals_since for i in (1, 2)]
+                cpu_at = now_cpu
                 rows.append(
                     {
                         "appeals": n,
@@ -115,6 +123,9 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
                         "rss_mb": round(process.memory_info().rss / 2**20, 1),
                         **rss_parts(),
                         "record_lag_events": lag,
+                        # CPU per appeal since the previous row: what an appeal costs as history grows
+                        "cpu_ms_per_appeal": round(per_appeal[0], 2),
+                        "redis_cpu_ms_per_appeal": round(per_appeal[1], 2),
                         "keys_by_kind": await kinds_of_keys(runtime),
                         "held_by_state": await held_by_state(runtime),
                     }
@@ -126,6 +137,11 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
         await redis.aclose(close_connection_pool=True)
         embedded.close()
     return rows
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 def rss_parts() -> dict[str, float]:
