@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 
 from gateway.records.hot import Context, delivery_ids, read_histories, read_raw, snapshot, store
 from gateway.records.schema import appeal_events, appeals
@@ -30,6 +31,18 @@ return 1
 """
 
 
+def due_query(cutoff: datetime, limit: int) -> Select[Any]:
+    """The filed appeals filed by ``cutoff`` whose keys Redis still holds, oldest first: through
+    ``ix_appeals_to_drop`` (migration 0006), as many index entries as Redis holds filed appeals,
+    however long the record."""
+    return (
+        select(appeals.c.appeal_no)
+        .where(appeals.c.dropped_at.is_(None), appeals.c.state == "filed", appeals.c.filed_at <= cutoff)
+        .order_by(appeals.c.filed_at)
+        .limit(limit)
+    )
+
+
 class Retention:
     def __init__(self, ctx: Context, days: float) -> None:
         self.ctx, self.days = ctx, days
@@ -43,17 +56,7 @@ class Retention:
         total = 0
         while True:
             async with self.engine.connect() as conn:
-                due = list(
-                    (
-                        await conn.execute(
-                            select(appeals.c.appeal_no)
-                            .where(appeals.c.state == "filed", appeals.c.filed_at <= cutoff)
-                            .where(appeals.c.dropped_at.is_(None))
-                            .order_by(appeals.c.filed_at)
-                            .limit(limit)
-                        )
-                    ).scalars()
-                )
+                due = list((await conn.execute(due_query(cutoff, limit))).scalars())
             dropped = await self._drop(due, now) if due else 0
             total += dropped
             if len(due) < limit or not dropped:

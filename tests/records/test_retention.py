@@ -4,14 +4,20 @@ still answered by the operator API from the record, and never leaves before the 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.loop import HistoryEvent
-from gateway.records.retention import Retention
+from gateway.records.db import is_sqlite
+from gateway.records.retention import Retention, due_query
+from gateway.records.rows import appeal_row
 from gateway.records.schema import appeals, raw_payloads
+from normalizer import SHANGHAI
 from tests.conftest import PORTAL_KEY, Gateway, eventually
+from tests.records.seed import appeal_hash
 from tests.records.test_recorder import GAS, caught_up
 from tests.test_closed_loop import Api
 
@@ -122,3 +128,27 @@ async def test_an_appeal_is_never_dropped_before_the_record_has_every_event(by_h
 
 async def _stopped(records: object) -> bool:
     return not records.running
+
+
+async def test_a_sweep_reads_only_the_appeals_redis_still_holds(engine: AsyncEngine) -> None:
+    """However long the record, the sweep's query walks only the filed appeals not yet dropped (it
+    used to walk every filed appeal ever recorded: 1.1 s a sweep at 390,000 appeals)."""
+    t0 = datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)
+    rows = []
+    for i in range(3000):
+        h = appeal_hash(f"BB-20261102-{i + 1:06d}", content="楼道堆物", received_at=t0, state="filed")
+        row = appeal_row(h, lambda _a: None, t0 + timedelta(minutes=i))
+        row["filed_at"] = t0 + timedelta(minutes=i)
+        row["dropped_at"] = None if i in (2997, 5, 2999) else t0 + timedelta(minutes=i + 1)
+        rows.append(row)
+    async with engine.begin() as conn:
+        await conn.execute(appeals.insert(), rows)
+        await conn.execute(text("ANALYZE"))  # as autovacuum (PostgreSQL) or PRAGMA optimize would
+    query = due_query(t0 + timedelta(days=30), 500)
+    async with engine.connect() as conn:
+        found = list((await conn.execute(query)).scalars())
+        sql = str(query.compile(engine.sync_engine, compile_kwargs={"literal_binds": True}))
+        explain = "EXPLAIN QUERY PLAN " if is_sqlite(engine) else "EXPLAIN "
+        plan = " ".join(str(row) for row in (await conn.execute(text(explain + sql))).all())
+    assert found == ["BB-20261102-000006", "BB-20261102-002998", "BB-20261102-003000"]  # oldest first
+    assert "ix_appeals_to_drop" in plan
