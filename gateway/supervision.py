@@ -148,12 +148,13 @@ async def _open_supervised(runtime: Runtime) -> list[SupervisedAppeal]:
 
 async def _record_upstream(runtime: Runtime, record: AppealRecord, supervision: dict[str, Any]) -> None:
     """An upstream platform's flag as a ``supervised`` event in the history (once, the first round
-    that sees it), so every supervision reads the same way (actor: the platform)."""
+    that sees it, even when two sweeps run at the same time), so every supervision reads the same
+    way (actor: the platform)."""
     upstream = record.appeal.upstream
     assert upstream is not None  # supervised, and no supervised event: the flag is the upstream's
     detail = {"note": None, "deadline": supervision.get("deadline")}
     event = HistoryEvent(EVENT_SUPERVISED, upstream.platform, runtime.clock(), detail=detail)
-    await runtime.loop.record_event(record, event)
+    await runtime.loop.record_event(record, event, once="upstream_supervision")
 
 
 async def sweep(runtime: Runtime) -> list[Notice]:

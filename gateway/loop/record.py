@@ -5,7 +5,8 @@ Hash fields: ``appeal`` (the Appeal as JSON), ``state``, ``unit``, ``supervisor`
 scripts that keep the overdue index), ``returned_by``, ``reopened``, ``extension``, ``reply``,
 ``satisfaction``, ``assignments`` (counts deliveries), ``version`` (thread merges),
 ``thread_key``, ``updated_at``, ``supervised`` ("1": an operator put it under supervision),
-``told_repeat`` (the earlier appeal the unit holding it was told it repeats; "" none).
+``told_repeat`` (the earlier appeal the unit holding it was told it repeats; "" none),
+``upstream_supervision`` ("1": its upstream platform's supervised flag is in the history).
 """
 
 from __future__ import annotations

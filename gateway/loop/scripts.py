@@ -142,6 +142,18 @@ return append(A.no, A.event)
 """,
 )
 
+# The same, once per appeal: only when the record's field ``A.once`` is not yet set (it is set in
+# the same script), and never for an appeal the store no longer holds. 0: already recorded.
+RECORD_ONCE = _loop(
+    ("appeal", "history", "events"),
+    ("no", "event", "once"),
+    """
+if redis.call('EXISTS', K.appeal) == 0 then return 0 end
+if redis.call('HSETNX', K.appeal, A.once, '1') == 0 then return 0 end
+return append(A.no, A.event)
+""",
+)
+
 # A step that assigns nobody: check, set fields, append, (requeue: back on the intake stream).
 TRANSITION = _loop(
     ("appeal", "history", "events", "intake", "deadlines"),
@@ -251,6 +263,7 @@ class Scripts:
         self.add = Script(redis, *ADD)
         self.release = Script(redis, *RELEASE)
         self.record = Script(redis, *RECORD)
+        self.record_once = Script(redis, *RECORD_ONCE)
         self.transition = Script(redis, *TRANSITION)
         self.assign = Script(redis, *ASSIGN)
         self.manual = Script(redis, *MANUAL)

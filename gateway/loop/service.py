@@ -481,16 +481,28 @@ class Loop(Intake):
         self._told(appeal_no, record.appeal.channel_id, event)
         return TransitionResult(True, prev)
 
-    async def record_event(self, record: AppealRecord, event: HistoryEvent) -> None:
-        """Append a history event that changes no state (e.g. the citizen was answered)."""
+    async def record_event(
+        self, record: AppealRecord, event: HistoryEvent, *, once: str | None = None
+    ) -> bool:
+        """Append a history event that changes no state (e.g. the citizen was answered). With
+        ``once``, a field of the record that marks it done: the event is appended only the first
+        time, however many callers race (False: it was already there)."""
+        no = record.appeal_no
+        history, events = self.keys.history(no), self.keys.events
         try:
-            await self.scripts.record(
-                keys={"history": self.keys.history(record.appeal_no), "events": self.keys.events},
-                args={"no": record.appeal_no, "event": event.to_json()},
-            )
+            if once is None:
+                await self.scripts.record(
+                    keys={"history": history, "events": events}, args={"no": no, "event": event.to_json()}
+                )
+            elif not await self.scripts.record_once(
+                keys={"appeal": self.keys.appeal(no), "history": history, "events": events},
+                args={"no": no, "event": event.to_json(), "once": once},
+            ):
+                return False
         except RedisError as e:
             raise StorageUnavailable("the appeal store is unavailable") from e
-        self._told(record.appeal_no, record.appeal.channel_id, event)
+        self._told(no, record.appeal.channel_id, event)
+        return True
 
 
 def _entry_args(entry: IntakeEntry | None) -> dict[str, str]:
