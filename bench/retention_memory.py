@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.retention_memory [--appeals 20000] [--every 5000] [--retention-days 0]
                                                [--concurrency 32] [--max-lag 2000]
-                                               [--sqlite-cache-mb 64] [--log-level WARNING]
+                                               [--sqlite-cache-mb 64] [--sqlite-mmap-mb 1024]
+                                               [--log-level WARNING]
 
 Runs the gateway's runtime in this process (dispatch and delivery workers, the recorder into SQLite
 in a temporary directory, retention) on an embedded Redis, with a local receiver answering every
@@ -67,6 +68,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
         "HOTLINE_RETENTION_DAYS": str(args.retention_days),
         "HOTLINE_RETENTION_SWEEP_SECONDS": "1",
         "HOTLINE_SQLITE_CACHE_MB": str(args.sqlite_cache_mb),
+        "HOTLINE_SQLITE_MMAP_MB": str(args.sqlite_mmap_mb),
     }
     config = load_config(ROOT / "config", kinds=load_kinds(strict=False).kinds, env=os.environ | env)
     runtime = Runtime(
@@ -97,16 +99,17 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
             return receipt.appeal_no
 
         step = args.concurrency
+        unfiled: list[str] = []  # submitted, not filed yet
         for first in range(1, args.appeals + 1, step):  # as many at once as a channel's clients send
             batch = range(first, min(first + step, args.appeals + 1))
             while runtime.records and (await record_lag(redis, runtime.keys)).events > args.max_lag:  # noqa: ASYNC110
                 await asyncio.sleep(0.1)  # at the pace the record keeps (retention waits for it)
-            numbers = await asyncio.gather(*(submit(n) for n in batch))
+            unfiled += await asyncio.gather(*(submit(n) for n in batch))
             n = batch[-1]
             if n // 200 > (first - 1) // 200 or n == args.appeals:
-                await file_dispatched(runtime, numbers[-1])
+                unfiled = await file_dispatched(runtime, unfiled)
             if n // args.every > (first - 1) // args.every:
-                await file_dispatched(runtime, None)
+                unfiled = await file_dispatched(runtime, unfiled)
                 gc.collect()
                 info: Any = await redis.info("memory")
                 lag = (await runtime.records.health())["lag_events"] if runtime.records else None
@@ -173,19 +176,21 @@ async def held_by_state(runtime: Runtime) -> dict[str, int]:
     return dict(found.most_common())
 
 
-async def file_dispatched(runtime: Runtime, last: str | None) -> None:
-    """File every appeal routed so far (waiting until ``last`` is, when given)."""
-    keys = runtime.keys
-    if last is not None:
-        for _ in range(600):
-            record = await runtime.appeals.get(last)
-            if record is None or record.state is not State.accepted:
-                break
-            await asyncio.sleep(0.05)
-    async for key in runtime.redis.scan_iter(match=keys.appeal("*"), count=1000):
-        no = key.decode()[len(keys.appeal("")) :]
+async def file_dispatched(runtime: Runtime, unfiled: list[str]) -> list[str]:
+    """File the submitted appeals routed so far (waiting until the last is); those not routed yet
+    are returned, to be filed next time. Each appeal is read once or twice, whatever Redis holds."""
+    for _ in range(600):
+        record = await runtime.appeals.get(unfiled[-1]) if unfiled else None
+        if record is None or record.state is not State.accepted:
+            break
+        await asyncio.sleep(0.05)
+    waiting = []
+    for no in unfiled:
         record = await runtime.loop.get(no)
         if record is None:  # dropped meanwhile: filed and past retention
+            continue
+        if record.state is State.accepted:
+            waiting.append(no)
             continue
         with contextlib.suppress(NotFound):
             await runtime.loop.transition(
@@ -193,6 +198,7 @@ async def file_dispatched(runtime: Runtime, last: str | None) -> None:
                 Step(frozenset({State.dispatched, State.manual}), State.filed),
                 HistoryEvent("filed", "operator", runtime.clock(), State.filed),
             )
+    return waiting
 
 
 def main() -> None:
@@ -202,6 +208,7 @@ def main() -> None:
     parser.add_argument("--retention-days", type=float, default=0)
     parser.add_argument("--concurrency", type=int, default=32, help="appeals submitted at once")
     parser.add_argument("--sqlite-cache-mb", type=int, default=64, help="HOTLINE_SQLITE_CACHE_MB")
+    parser.add_argument("--sqlite-mmap-mb", type=int, default=1024, help="HOTLINE_SQLITE_MMAP_MB")
     parser.add_argument(
         "--max-lag", type=int, default=2000, help="wait while the record is more events behind than this"
     )

@@ -2,7 +2,7 @@
 names another database (``postgresql+asyncpg://user@host/db``).
 
 SQLite runs in WAL mode (readers never wait for the recorder), reads through a memory map (search
-seeks many rows), waits up to 5 s for a lock, and
+seeks many rows; ``sqlite_mmap_mb``, 0 for none), waits up to 5 s for a lock, and
 wraps DDL in real transactions (pysqlite's own implicit transactions do not cover DDL), so a
 migration that fails leaves the schema as it was.
 """
@@ -36,7 +36,7 @@ def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def make_engine(url: str, *, sqlite_cache_mb: int = 64) -> AsyncEngine:
+def make_engine(url: str, *, sqlite_cache_mb: int = 64, sqlite_mmap_mb: int = 1024) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
@@ -53,7 +53,7 @@ def make_engine(url: str, *, sqlite_cache_mb: int = 64) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute(f"PRAGMA cache_size=-{sqlite_cache_mb * 1024}")  # of pages, per connection
-        cursor.execute("PRAGMA mmap_size=1073741824")  # reads through the OS page cache
+        cursor.execute(f"PRAGMA mmap_size={sqlite_mmap_mb * 2**20}")  # reads through the OS page cache
         cursor.close()
 
     @event.listens_for(sync, "begin")

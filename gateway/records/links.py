@@ -9,7 +9,11 @@ channel (a cross-channel duplicate), and why. No I/O; the clock is passed in.
   where both name one.
 
 Every link says which appeal, which words both share, which place and what similarity: an operator
-confirms or unlinks it, nothing is ever dropped.
+confirms or unlinks it, nothing is ever dropped. A new appeal links to at most ``MAX_LINKS`` earlier
+ones (the most similar): the earlier reports of one matter are linked among themselves already.
+
+Each appeal's signature is computed once and kept in the record (``appeals.minhash``): comparing a
+new appeal with 200 earlier ones then costs 200 comparisons of 64 numbers, not 200 hashes.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+import numpy as np
 from datasketch import MinHash
 
 Kind = Literal["repeat", "duplicate"]
 SHINGLE = 2  # character bigrams: most Chinese words are two characters
 PERMUTATIONS = 64
+MAX_LINKS = 10  # earlier appeals a new one links to, the most similar first
 _NOISE = re.compile(r"[\s\W_]+")
 
 
@@ -72,6 +78,7 @@ class Candidate:
     identity: str | None = None
     category: str | None = None
     area: str | None = None
+    minhash: bytes | None = None  # its stored signature (:func:`signature`), if recorded
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> Candidate:
@@ -121,6 +128,20 @@ def minhash(text: str) -> MinHash:
     return m
 
 
+def signature(text: str) -> bytes:
+    """The text's MinHash as stored in ``appeals.minhash``: 64 unsigned 32-bit values (datasketch keeps
+    32 bits of every hash), little-endian."""
+    return bytes(minhash(text).hashvalues.astype("<u4").tobytes())
+
+
+def _values(c: Candidate) -> np.ndarray:
+    stored = c.minhash
+    if stored is not None and len(stored) == 4 * PERMUTATIONS:
+        return np.frombuffer(stored, dtype="<u4")
+    values: np.ndarray = minhash(c.text).hashvalues.astype("<u4")
+    return values
+
+
 def shared_words(a: str, b: str, limit: int = 5, longest: int = 16) -> list[str]:
     """The longest runs of characters both texts contain (what a reviewer reads as "which words"),
     each cut to ``longest`` characters."""
@@ -140,11 +161,13 @@ def shared_words(a: str, b: str, limit: int = 5, longest: int = 16) -> list[str]
     return [run[:longest] for run in sorted(dict.fromkeys(runs), key=len, reverse=True)[:limit]]
 
 
-def _similarity(a: Candidate, b: Candidate, hashes: dict[str, MinHash]) -> float:
+def _similarity(a: Candidate, b: Candidate, hashes: dict[str, np.ndarray]) -> float:
+    """Estimated Jaccard similarity: the share of the 64 minimum hashes the two have in common (as
+    datasketch's ``MinHash.jaccard``), from stored signatures where the record has them."""
     for c in (a, b):
         if c.appeal_no not in hashes:
-            hashes[c.appeal_no] = minhash(c.text)
-    return round(float(hashes[a.appeal_no].jaccard(hashes[b.appeal_no])), 3)
+            hashes[c.appeal_no] = _values(c)
+    return round(int(np.count_nonzero(hashes[a.appeal_no] == hashes[b.appeal_no])) / PERMUTATIONS, 3)
 
 
 def _rule(
@@ -179,34 +202,39 @@ def _rule(
 
 def decide(new: Candidate, earlier: Iterable[Candidate], policy: LinkPolicy, now: datetime) -> list[Link]:
     """The links of ``new`` to earlier appeals (at most one per earlier appeal; a duplicate wins over
-    a repeat), best first. ``now`` bounds what counts as earlier."""
-    hashes: dict[str, MinHash] = {}
-    links: list[tuple[float, Link]] = []
+    a repeat), best first, at most ``MAX_LINKS``. ``now`` bounds what counts as earlier."""
+    hashes: dict[str, np.ndarray] = {}
+    found: list[tuple[float, Kind, str, Candidate]] = []
     for old in earlier:
         if old.appeal_no == new.appeal_no or not (old.received_at <= new.received_at <= now):
             continue
         age = new.received_at - old.received_at
         if age > policy.horizon:
             continue
-        found = _rule(new, old, policy, lambda old=old: _similarity(new, old, hashes))  # type: ignore[misc]
-        if found is None:
+        matched = _rule(new, old, policy, lambda old=old: _similarity(new, old, hashes))  # type: ignore[misc]
+        if matched is None:
             continue
-        kind, rule = found
-        similarity = _similarity(new, old, hashes)
-        same_topic = bool(new.category) and new.category == old.category
-        why: dict[str, Any] = {
-            "earlier": old.appeal_no,
-            "rule": rule,
-            "similarity": similarity,
-            "words": shared_words(new.text, old.text),
-            "place": new.area if new.area and new.area == old.area else None,
-            "category": new.category if same_topic else None,
-            "hours_apart": round(age.total_seconds() / 3600, 1),
-        }
-        links.append(
-            (similarity + (1 if kind == "duplicate" else 0), Link(new.appeal_no, old.appeal_no, kind, why))
-        )
-    return [link for _, link in sorted(links, key=lambda pair: -pair[0])]
+        kind, rule = matched
+        found.append((_similarity(new, old, hashes) + (1 if kind == "duplicate" else 0), kind, rule, old))
+    found.sort(key=lambda f: (-f[0], -f[3].received_at.timestamp()))
+    return [_link(new, old, kind, rule, hashes) for _, kind, rule, old in found[:MAX_LINKS]]
+
+
+def _link(new: Candidate, old: Candidate, kind: Kind, rule: str, hashes: dict[str, np.ndarray]) -> Link:
+    """A link with its reasons (the shared words are computed only for the links kept)."""
+    age = new.received_at - old.received_at
+    similarity = _similarity(new, old, hashes)
+    same_topic = bool(new.category) and new.category == old.category
+    why: dict[str, Any] = {
+        "earlier": old.appeal_no,
+        "rule": rule,
+        "similarity": similarity,
+        "words": shared_words(new.text, old.text),
+        "place": new.area if new.area and new.area == old.area else None,
+        "category": new.category if same_topic else None,
+        "hours_apart": round(age.total_seconds() / 3600, 1),
+    }
+    return Link(new.appeal_no, old.appeal_no, kind, why)
 
 
 def _same_citizen(a: Candidate, b: Candidate) -> str | None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.records.links import Candidate, Link, LinkPolicy, decide
+from gateway.records.links import Candidate, Link, LinkPolicy, decide, signature
 from gateway.records.schema import appeal_links, appeals
 from gateway.records.write import _insert
 from normalizer import Appeal
@@ -53,6 +54,7 @@ _DUPLICATES = select(*_COLUMNS).where(appeals.c.id.in_(_RECENT), appeals.c.chann
 _SAME_PHONE = _way(appeals.c.phone == bindparam("phone"))
 _SAME_IDENTITY = _way(appeals.c.identity == bindparam("identity"))
 _SAME_PLACE_AND_TOPIC = _way(appeals.c.area == bindparam("area"), appeals.c.category == bindparam("category"))
+_SIGN = update(appeals).where(appeals.c.appeal_no == bindparam("no")).values(minhash=bindparam("sig"))
 
 
 async def _candidates(conn: AsyncConnection, new: Candidate, policy: LinkPolicy) -> list[Candidate]:
@@ -88,9 +90,15 @@ async def link_new(
         return []
     rows = await conn.execute(select(*_COLUMNS).where(appeals.c.appeal_no.in_(list(appeal_nos))))
     found: list[Link] = []
+    signed: list[dict[str, Any]] = []
     for row in rows.all():
         new = Candidate.of(dict(row._mapping))
+        if new.minhash is None:  # computed once, then read by every later comparison
+            new = replace(new, minhash=signature(new.text))
+            signed.append({"no": new.appeal_no, "sig": new.minhash})
         found.extend(decide(new, await _candidates(conn, new, policy), policy, now))
+    if signed:
+        await conn.execute(_SIGN, signed)
     if found:
         stmt = _insert(conn, appeal_links).on_conflict_do_nothing(index_elements=["appeal_no", "earlier_no"])
         await conn.execute(

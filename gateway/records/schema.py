@@ -114,6 +114,7 @@ appeals = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     Column("dropped_at", UtcDateTime),
     Column("bigrams", Bigrams, nullable=False),  # the index of two-character words, not for BI tools
+    Column("minhash", LargeBinary),  # the text's MinHash signature for repeat detection (links.py)
 )
 
 appeal_events = Table(

@@ -48,6 +48,15 @@ def sqlite_cache_mb(env: Any) -> int:
     return int(mib)
 
 
+def sqlite_mmap_mb(env: Any) -> int:
+    """``HOTLINE_SQLITE_MMAP_MB``: how much of the SQLite file is read through a memory map (default
+    1024; 0 reads through SQLite's page cache alone, so the RSS holds no file pages)."""
+    mib = env_number(env, "HOTLINE_SQLITE_MMAP_MB", 1024, 0, 1_048_576, "MiB")
+    if mib != int(mib):
+        raise ConfigError([f"HOTLINE_SQLITE_MMAP_MB: {mib:g} is not a whole number of MiB"])
+    return int(mib)
+
+
 class RecorderMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.lag_events = Gauge(
@@ -78,7 +87,9 @@ class Records:
     def __init__(self, runtime: Runtime, url: str) -> None:
         self.runtime = runtime
         self.url = url
-        self.engine = make_engine(url, sqlite_cache_mb=sqlite_cache_mb(runtime.env))
+        self.engine = make_engine(
+            url, sqlite_cache_mb=sqlite_cache_mb(runtime.env), sqlite_mmap_mb=sqlite_mmap_mb(runtime.env)
+        )
         self.retention_days = retention_days(runtime.env)
         env = runtime.env
         self.sweep_interval = env_number(env, "HOTLINE_RETENTION_SWEEP_SECONDS", 60, 0.01, 86_400, "seconds")

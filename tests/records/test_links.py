@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from gateway.records.links import Candidate, LinkPolicy, decide
+from gateway.records.links import MAX_LINKS, Candidate, LinkPolicy, decide, signature
 from normalizer import SHANGHAI
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)
@@ -59,3 +60,28 @@ def test_strangers_about_different_things_are_not_linked_and_later_appeals_are_n
     assert (
         decide(a, [appeal("C3", PIPE, hours=1, channel="sms")], LinkPolicy(), T0 + timedelta(hours=2)) == []
     )
+
+
+def test_a_matter_reported_many_times_links_to_the_most_similar_earlier_reports_only() -> None:
+    """Fifteen earlier reports of one place and topic: the new one links to the MAX_LINKS most
+    similar (the identical ones, newest first), not to all of them."""
+    earlier = [
+        appeal(f"C{i:02d}", NOISE if i % 3 else "又来反映：" + NOISE, hours=i, area="a", category="城乡建设")
+        for i in range(15)
+    ]
+    new = appeal("C99", NOISE, hours=20, area="a", category="城乡建设")
+    links = decide(new, earlier, LinkPolicy(), T0 + timedelta(days=1))
+    assert len(links) == MAX_LINKS == 10
+    identical = [c.appeal_no for c in reversed(earlier) if c.content == NOISE]  # 10 of them
+    assert [link.earlier_no for link in links] == identical
+    assert all(link.why["similarity"] == 1.0 and link.why["words"] for link in links)
+
+
+def test_a_stored_signature_gives_the_similarity_the_text_gives() -> None:
+    first = appeal("D1", PIPE, channel="phone", area="shengli")
+    second = appeal("D2", PIPE[2:] + "！", hours=1, channel="wechat", area="shengli")
+    signed = [replace(c, minhash=signature(c.text)) for c in (first, second)]
+    from_text = decide(second, [first], LinkPolicy(), T0 + timedelta(hours=2))
+    from_store = decide(signed[1], [signed[0]], LinkPolicy(), T0 + timedelta(hours=2))
+    assert from_text == from_store and from_text[0].why["similarity"] > 0.8
+    assert len(signed[0].minhash or b"") == 256  # 64 values of 32 bits

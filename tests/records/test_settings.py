@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from gateway.errors import ConfigError
-from gateway.records.service import retention_days, sqlite_cache_mb
+from gateway.records.db import make_engine
+from gateway.records.service import retention_days, sqlite_cache_mb, sqlite_mmap_mb
 
 
 def test_the_sqlite_cache_is_64_mib_unless_set() -> None:
@@ -19,6 +21,27 @@ def test_the_sqlite_cache_is_64_mib_unless_set() -> None:
 def test_a_bad_sqlite_cache_names_its_variable(value: str) -> None:
     with pytest.raises(ConfigError, match="HOTLINE_SQLITE_CACHE_MB"):
         sqlite_cache_mb({"HOTLINE_SQLITE_CACHE_MB": value})
+
+
+def test_the_sqlite_memory_map_is_1_gib_unless_set() -> None:
+    assert sqlite_mmap_mb({}) == 1024
+    assert sqlite_mmap_mb({"HOTLINE_SQLITE_MMAP_MB": "0"}) == 0
+
+
+@pytest.mark.parametrize("mib", [0, 16])
+async def test_the_record_maps_as_much_of_its_file_as_set(tmp_path: Path, mib: int) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", sqlite_mmap_mb=mib)
+    try:
+        async with engine.connect() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA mmap_size")).scalar() == mib * 2**20
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("value", ["-1", "0.5", "many", "nan"])
+def test_a_bad_sqlite_memory_map_names_its_variable(value: str) -> None:
+    with pytest.raises(ConfigError, match="HOTLINE_SQLITE_MMAP_MB"):
+        sqlite_mmap_mb({"HOTLINE_SQLITE_MMAP_MB": value})
 
 
 @pytest.mark.parametrize("value", ["-1", "a month", "nan", "inf"])
@@ -37,6 +60,7 @@ def _readers() -> dict[str, Callable[[dict[str, str]], object]]:
         "HOTLINE_DUPLICATE_THRESHOLD": LinkPolicy.from_env,
         "HOTLINE_REPEAT_LOOKUP_SECONDS": lookup_seconds,
         "HOTLINE_SQLITE_CACHE_MB": sqlite_cache_mb,
+        "HOTLINE_SQLITE_MMAP_MB": sqlite_mmap_mb,
     }
 
 
@@ -48,6 +72,7 @@ def _readers() -> dict[str, Callable[[dict[str, str]], object]]:
         ("HOTLINE_DUPLICATE_THRESHOLD", "1.5"),
         ("HOTLINE_REPEAT_LOOKUP_SECONDS", "nan"),
         ("HOTLINE_SQLITE_CACHE_MB", "inf"),
+        ("HOTLINE_SQLITE_MMAP_MB", "inf"),
     ],
 )
 def test_number_settings_refuse_nan_and_out_of_range_values(name: str, value: str) -> None:
