@@ -1,6 +1,6 @@
 """The recorder's SQLite writes alone, as the record grows: is their cost per appeal flat?
 
-    .venv/bin/python -m bench.record_writes [--appeals 240000] [--every 20000] [--links]
+    .venv/bin/python -m bench.record_writes [--appeals 240000] [--every 20000] [--links [--mixed]]
         [--sqlite-cache-mb 8]
 
 Per batch of 50 new appeals (rows built by ``bench.search.build`` from messages-hot.jsonl), in the
@@ -8,7 +8,10 @@ recorder's own writes (``gateway.records.write``) on a fresh SQLite record with 
 the rows and 3 events each in one transaction, then 3 more transactions of the same rows upserted
 again with 2 events each, a delivery in the first. ``--links`` also runs the repeat detection of
 the new appeals in the first transaction (``gateway.records.repeats.link_new``) on appeals shaped
-like ``bench.retention_memory``'s: one channel, no phone, an area for one in 33, 6 ms apart.
+like ``bench.retention_memory``'s: one channel, no phone, an area for one in 33, 6 ms apart;
+with ``--mixed``, as ``bench.search`` builds them (17 channels, every area, the seven categories,
+random phones), 6 ms apart: every new appeal has 200 earlier ones of other channels within the
+duplicate hours, and many of its place and topic.
 Prints the process's CPU and the wall time per appeal every ``--every`` appeals. What it leaves
 out of the running gateway: Redis, the loop, retention, the recorder's reading of Redis.
 """
@@ -45,10 +48,13 @@ def _events(no: str, first: int, count: int, at: datetime) -> list[dict[str, Any
     ]
 
 
-def _like_retention_bench(rows: list[dict[str, Any]]) -> None:
+def _like_retention_bench(rows: list[dict[str, Any]], mixed: bool) -> None:
     start = rows[0]["received_at"]
     for i, row in enumerate(rows):
         at = start + timedelta(milliseconds=6 * i)
+        if mixed:
+            row.update(received_at=at, updated_at=at)
+            continue
         row.update(
             channel_id="portal",
             phone=None,
@@ -62,7 +68,7 @@ def _like_retention_bench(rows: list[dict[str, Any]]) -> None:
 async def run(args: argparse.Namespace) -> None:
     rows, _ = build(args.appeals)
     if args.links:
-        _like_retention_bench(rows)
+        _like_retention_bench(rows, args.mixed)
     url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/record.db"
     engine = make_engine(url, sqlite_cache_mb=args.sqlite_cache_mb)
     await upgrade(engine)
@@ -122,6 +128,7 @@ def main() -> None:
     parser.add_argument("--appeals", type=int, default=240_000)
     parser.add_argument("--every", type=int, default=20_000)
     parser.add_argument("--links", action="store_true", help="repeat detection too")
+    parser.add_argument("--mixed", action="store_true", help="with --links: many channels, places, phones")
     parser.add_argument("--sqlite-cache-mb", type=int, default=8)
     asyncio.run(run(parser.parse_args()))
 

@@ -59,10 +59,18 @@ class LinkPolicy:
             ),
         )
 
-    @property
+    @functools.cached_property
     def horizon(self) -> timedelta:
         """How far back an earlier appeal can lie and still be linked."""
         return timedelta(days=self.window_days, hours=self.duplicate_hours)
+
+    @functools.cached_property
+    def duplicate_span(self) -> timedelta:
+        return timedelta(hours=self.duplicate_hours)
+
+    @functools.cached_property
+    def window(self) -> timedelta:
+        return timedelta(days=self.window_days)
 
 
 @dataclass(frozen=True)
@@ -178,7 +186,7 @@ def _rule(
     same_place = bool(new.area) and new.area == old.area
     if (
         new.channel_id != old.channel_id
-        and age <= timedelta(hours=policy.duplicate_hours)
+        and age <= policy.duplicate_span
         and (same_place or not (new.area and old.area))
         and similar() >= policy.duplicate_threshold
     ):
@@ -186,7 +194,7 @@ def _rule(
             "duplicate",
             f"another channel ({old.channel_id}) within {policy.duplicate_hours:g} h, similar text",
         )
-    if age > timedelta(days=policy.window_days):
+    if age > policy.window:
         return None
     same_topic = bool(new.category) and new.category == old.category
     citizen = _same_citizen(new, old)
@@ -200,41 +208,55 @@ def _rule(
     return None
 
 
-def decide(new: Candidate, earlier: Iterable[Candidate], policy: LinkPolicy, now: datetime) -> list[Link]:
-    """The links of ``new`` to earlier appeals (at most one per earlier appeal; a duplicate wins over
-    a repeat), best first, at most ``MAX_LINKS``. ``now`` bounds what counts as earlier."""
+@dataclass(frozen=True)
+class Match:
+    """An earlier appeal a rule links the new one to, before its reasons are written out."""
+
+    old: Candidate
+    kind: Kind
+    rule: str
+    similarity: float
+
+
+def rank(new: Candidate, earlier: Iterable[Candidate], policy: LinkPolicy, now: datetime) -> list[Match]:
+    """The earlier appeals ``new`` links to (at most one match each; a duplicate wins over a repeat),
+    best first, at most ``MAX_LINKS``: what :func:`decide` explains. Reads the candidates' signatures
+    (or hashes their texts); a candidate with a signature needs no text here."""
     hashes: dict[str, np.ndarray] = {}
-    found: list[tuple[float, Kind, str, Candidate]] = []
+    found: list[Match] = []
+    if new.received_at > now:
+        return []
+    since = new.received_at - policy.horizon
     for old in earlier:
-        if old.appeal_no == new.appeal_no or not (old.received_at <= new.received_at <= now):
-            continue
-        age = new.received_at - old.received_at
-        if age > policy.horizon:
+        if old.appeal_no == new.appeal_no or not (since <= old.received_at <= new.received_at):
             continue
         matched = _rule(new, old, policy, lambda old=old: _similarity(new, old, hashes))  # type: ignore[misc]
-        if matched is None:
-            continue
-        kind, rule = matched
-        found.append((_similarity(new, old, hashes) + (1 if kind == "duplicate" else 0), kind, rule, old))
-    found.sort(key=lambda f: (-f[0], -f[3].received_at.timestamp()))
-    return [_link(new, old, kind, rule, hashes) for _, kind, rule, old in found[:MAX_LINKS]]
+        if matched is not None:
+            found.append(Match(old, *matched, _similarity(new, old, hashes)))
+    found.sort(key=lambda m: (-m.similarity - (m.kind == "duplicate"), -m.old.received_at.timestamp()))
+    return found[:MAX_LINKS]
 
 
-def _link(new: Candidate, old: Candidate, kind: Kind, rule: str, hashes: dict[str, np.ndarray]) -> Link:
-    """A link with its reasons (the shared words are computed only for the links kept)."""
-    age = new.received_at - old.received_at
-    similarity = _similarity(new, old, hashes)
+def explain(new: Candidate, match: Match) -> Link:
+    """The link of a match with its reasons (the shared words need both texts)."""
+    new_text, old = new.text, match.old
     same_topic = bool(new.category) and new.category == old.category
     why: dict[str, Any] = {
         "earlier": old.appeal_no,
-        "rule": rule,
-        "similarity": similarity,
-        "words": shared_words(new.text, old.text),
+        "rule": match.rule,
+        "similarity": match.similarity,
+        "words": shared_words(new_text, old.text),
         "place": new.area if new.area and new.area == old.area else None,
         "category": new.category if same_topic else None,
-        "hours_apart": round(age.total_seconds() / 3600, 1),
+        "hours_apart": round((new.received_at - old.received_at).total_seconds() / 3600, 1),
     }
-    return Link(new.appeal_no, old.appeal_no, kind, why)
+    return Link(new.appeal_no, old.appeal_no, match.kind, why)
+
+
+def decide(new: Candidate, earlier: Iterable[Candidate], policy: LinkPolicy, now: datetime) -> list[Link]:
+    """The links of ``new`` to earlier appeals (texts known), best first, at most ``MAX_LINKS``.
+    ``now`` bounds what counts as earlier."""
+    return [explain(new, match) for match in rank(new, earlier, policy, now)]
 
 
 def _same_citizen(a: Candidate, b: Candidate) -> str | None:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.records.links import Candidate, Link, LinkPolicy, decide, signature
+from gateway.records.links import Candidate, Link, LinkPolicy, decide, explain, rank, signature
 from gateway.records.schema import appeal_links, appeals
 from gateway.records.write import _insert
 from normalizer import Appeal
@@ -30,9 +30,11 @@ DETECTOR = "system:repeats"
 CANDIDATES = 200  # earlier appeals compared, per way of matching (newest first)
 Decision = Literal["confirmed", "unlinked"]
 _COLUMNS = [getattr(appeals.c, name) for name in Candidate.__dataclass_fields__]
+# what a candidate is compared by: its signature, not its text (read only for the links kept)
+_SLIM = [c for c in _COLUMNS if c.name not in ("subject", "content")]
 
 
-def _way(*match: Any, columns: Sequence[Any] = _COLUMNS, since: str = "since") -> Any:
+def _way(*match: Any, columns: Sequence[Any] = _SLIM, since: str = "since") -> Any:
     """One way of matching, built once with bound parameters (building a query costs more than
     SQLite takes to answer it): the newest ``CANDIDATES`` earlier appeals it finds since the
     parameter ``since``."""
@@ -50,10 +52,14 @@ def _way(*match: Any, columns: Sequence[Any] = _COLUMNS, since: str = "since") -
 # hours, only those of other channels are read whole (a flood through one channel reads little, and
 # the cost stays bounded however many the window holds)
 _RECENT = _way(columns=[appeals.c.id], since="recent")
-_DUPLICATES = select(*_COLUMNS).where(appeals.c.id.in_(_RECENT), appeals.c.channel_id != bindparam("channel"))
+_DUPLICATES = select(*_SLIM).where(appeals.c.id.in_(_RECENT), appeals.c.channel_id != bindparam("channel"))
 _SAME_PHONE = _way(appeals.c.phone == bindparam("phone"))
 _SAME_IDENTITY = _way(appeals.c.identity == bindparam("identity"))
 _SAME_PLACE_AND_TOPIC = _way(appeals.c.area == bindparam("area"), appeals.c.category == bindparam("category"))
+_NEW = select(*_COLUMNS).where(appeals.c.appeal_no.in_(bindparam("nos", expanding=True)))
+_TEXTS = select(appeals.c.appeal_no, appeals.c.subject, appeals.c.content).where(
+    appeals.c.appeal_no.in_(bindparam("nos", expanding=True))
+)
 _SIGN = update(appeals).where(appeals.c.appeal_no == bindparam("no")).values(minhash=bindparam("sig"))
 
 
@@ -77,8 +83,21 @@ async def _candidates(conn: AsyncConnection, new: Candidate, policy: LinkPolicy)
     found: dict[str, Candidate] = {}
     for query, params in ways:
         for row in await conn.execute(query, window | params):
-            found.setdefault(row.appeal_no, Candidate.of(dict(row._mapping)))
+            if row[0] not in found:  # the candidate's fields in order, less subject and content
+                found[row[0]] = Candidate(row[0], row[1], row[2], "", "", *row[3:])
     return list(found.values())
+
+
+async def _with_texts(conn: AsyncConnection, candidates: Sequence[Candidate]) -> list[Candidate]:
+    """The candidates with their subject and content read (one query)."""
+    if not candidates:
+        return []
+    nos = [c.appeal_no for c in candidates]
+    texts = {row.appeal_no: row for row in await conn.execute(_TEXTS, {"nos": nos})}
+    return [
+        replace(one, subject=texts[one.appeal_no].subject, content=texts[one.appeal_no].content)
+        for one in candidates
+    ]
 
 
 async def link_new(
@@ -88,15 +107,24 @@ async def link_new(
     decided keeps its decision)."""
     if not appeal_nos:
         return []
-    rows = await conn.execute(select(*_COLUMNS).where(appeals.c.appeal_no.in_(list(appeal_nos))))
+    rows = await conn.execute(_NEW, {"nos": list(appeal_nos)})
     found: list[Link] = []
     signed: list[dict[str, Any]] = []
     for row in rows.all():
-        new = Candidate.of(dict(row._mapping))
+        new = Candidate(*row)
         if new.minhash is None:  # computed once, then read by every later comparison
             new = replace(new, minhash=signature(new.text))
             signed.append({"no": new.appeal_no, "sig": new.minhash})
-        found.extend(decide(new, await _candidates(conn, new, policy), policy, now))
+        earlier = await _candidates(conn, new, policy)
+        unsigned = await _with_texts(conn, [c for c in earlier if c.minhash is None])  # recorded before 0007
+        unsigned = [replace(c, minhash=signature(c.text)) for c in unsigned]
+        signed += [{"no": c.appeal_no, "sig": c.minhash} for c in unsigned]
+        earlier = [c for c in earlier if c.minhash is not None] + unsigned
+        matches = rank(new, earlier, policy, now)
+        olds = {
+            c.appeal_no: c for c in await _with_texts(conn, [m.old for m in matches if not m.old.content])
+        }
+        found += [explain(new, replace(m, old=olds.get(m.old.appeal_no, m.old))) for m in matches]
     if signed:
         await conn.execute(_SIGN, signed)
     if found:

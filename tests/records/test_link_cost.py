@@ -77,3 +77,19 @@ async def test_place_and_topic_candidates_come_from_their_own_index(engine: Asyn
         plan = " ".join(str(row) for row in (await conn.execute(text(explain + sql))).all())
     assert len(found) == 6 and found[0] == "BB-20261102-002501"  # newest first
     assert "ix_appeals_place_topic" in plan
+
+
+async def test_an_earlier_appeal_recorded_without_a_signature_is_compared_and_signed(
+    engine: AsyncEngine,
+) -> None:
+    """Appeals recorded before migration 0007 have no signature: they are hashed from their text
+    when first compared, linked as before, and keep the signature."""
+    earlier = appeal_hash("BB-20261102-000001", content=LITTER, received_at=T0, channel="sms-12345")
+    later = appeal_hash("BB-20261102-000002", content=LITTER + "！", received_at=T0 + timedelta(hours=1))
+    await seed(engine, [earlier, later])
+    assert await _signature(engine, "BB-20261102-000001") is None
+    async with engine.begin() as conn:
+        links = await link_new(conn, ["BB-20261102-000002"], LinkPolicy(), T0 + timedelta(hours=2))
+    assert [(link.earlier_no, link.kind) for link in links] == [("BB-20261102-000001", "duplicate")]
+    assert any("垃圾桶" in word for word in links[0].why["words"])  # the texts were read for the reasons
+    assert await _signature(engine, "BB-20261102-000001") is not None
