@@ -2,12 +2,14 @@
 same place and topic.
 
 The recorder compares a new appeal with up to 200 earlier ones of its place and topic (and of the same
-citizen, and of other channels within hours). It computed every earlier appeal's MinHash anew each
-time (~0.2 ms each, 40 ms for a full set of candidates), and found the place-and-topic candidates
-through ``ix_appeals_area`` (area, received_at), reading every appeal of the area in the window to
-keep those of the category: both grew with the record. ``appeals.minhash`` holds the signature
-(64 x 32 bits, written when the appeal is first linked, cleared when its text changes); a row
-without one (recorded before this migration) has it computed when it is compared.
+citizen, and of other channels within hours). It hashed every earlier appeal's text anew unless it
+was among the last 4,096 texts hashed in the process (~0.2 ms each, 40 ms for a full set of
+candidates; a month's candidates of a busy centre are far more than 4,096), read their texts, and
+found the place-and-topic candidates through ``ix_appeals_area`` (area, received_at), reading every
+appeal of the area in the window to keep those of the category: both grew with the record.
+``appeals.minhash`` holds the signature (64 x 32 bits, written when the appeal is first linked,
+cleared when its text changes); a row without one (recorded before this migration) has it computed
+when it is first compared.
 
 Revision ID: 0007_link_signatures
 Revises: 0006_retention_index
