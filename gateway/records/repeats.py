@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.records.links import Candidate, Link, LinkPolicy, decide, explain, rank, signature
-from gateway.records.schema import appeal_links, appeals
+from gateway.records.links import Candidate, Link, LinkPolicy, bands, decide, explain, rank, signature
+from gateway.records.schema import appeal_bands, appeal_links, appeals
 from gateway.records.write import _insert
 from normalizer import Appeal
 from normalizer.phone import normalize_phone
@@ -48,11 +48,16 @@ def _way(*match: Any, columns: Sequence[Any] = _SLIM, since: str = "since") -> A
     )
 
 
-# a duplicate is always of another channel: of the newest CANDIDATES appeals within the duplicate
-# hours, only those of other channels are read whole (a flood through one channel reads little, and
-# the cost stays bounded however many the window holds)
-_RECENT = _way(columns=[appeals.c.id], since="recent")
-_DUPLICATES = select(*_SLIM).where(appeals.c.id.in_(_RECENT), appeals.c.channel_id != bindparam("channel"))
+# a duplicate is always of another channel and a near-duplicate text: the appeals within the
+# duplicate hours that share a MinHash band with it (``appeal_bands``; links.bands), however many
+# the hours hold, and only those are read
+_BANDED = select(appeal_bands.c.appeal_no).where(
+    appeal_bands.c.band.in_(bindparam("bands", expanding=True)),
+    appeal_bands.c.received_at.between(bindparam("recent"), bindparam("at")),
+)
+_DUPLICATES = _way(
+    appeals.c.appeal_no.in_(_BANDED), appeals.c.channel_id != bindparam("channel"), since="recent"
+)
 _SAME_PHONE = _way(appeals.c.phone == bindparam("phone"))
 _SAME_IDENTITY = _way(appeals.c.identity == bindparam("identity"))
 _SAME_PLACE_AND_TOPIC = _way(appeals.c.area == bindparam("area"), appeals.c.category == bindparam("category"))
@@ -71,7 +76,11 @@ async def _candidates(conn: AsyncConnection, new: Candidate, policy: LinkPolicy)
     ways: list[tuple[Any, dict[str, Any]]] = [
         (
             _DUPLICATES,
-            {"recent": new.received_at - timedelta(hours=policy.duplicate_hours), "channel": new.channel_id},
+            {
+                "recent": new.received_at - policy.duplicate_span,
+                "channel": new.channel_id,
+                "bands": bands(new.minhash or signature(new.text)),
+            },
         )
     ]
     if new.phone:
@@ -100,6 +109,25 @@ async def _with_texts(conn: AsyncConnection, candidates: Sequence[Candidate]) ->
     ]
 
 
+async def _band(conn: AsyncConnection, news: Sequence[Candidate], policy: LinkPolicy) -> None:
+    """Write the new appeals' bands, and drop those older than the duplicate hours before the newest
+    of them: the table holds the hours' appeals only."""
+    if not news:
+        return
+    rows = [
+        {"band": band, "appeal_no": c.appeal_no, "received_at": c.received_at}
+        for c in news
+        for band in bands(c.minhash or signature(c.text))
+    ]
+    await conn.execute(
+        _insert(conn, appeal_bands).on_conflict_do_nothing(index_elements=["band", "appeal_no"]), rows
+    )
+    newest = max(c.received_at for c in news)
+    await conn.execute(
+        delete(appeal_bands).where(appeal_bands.c.received_at < newest - policy.duplicate_span)
+    )
+
+
 async def link_new(
     conn: AsyncConnection, appeal_nos: Sequence[str], policy: LinkPolicy, now: datetime
 ) -> list[Link]:
@@ -107,14 +135,14 @@ async def link_new(
     decided keeps its decision)."""
     if not appeal_nos:
         return []
-    rows = await conn.execute(_NEW, {"nos": list(appeal_nos)})
     found: list[Link] = []
     signed: list[dict[str, Any]] = []
-    for row in rows.all():
-        new = Candidate(*row)
-        if new.minhash is None:  # computed once, then read by every later comparison
-            new = replace(new, minhash=signature(new.text))
-            signed.append({"no": new.appeal_no, "sig": new.minhash})
+    news = []
+    for row in (await conn.execute(_NEW, {"nos": list(appeal_nos)})).all():
+        new = Candidate(*row)  # its signature written with its row (rows.appeal_row)
+        news.append(new if new.minhash else replace(new, minhash=signature(new.text)))
+    await _band(conn, news, policy)  # all of them first: one of the batch can duplicate another
+    for new in news:
         earlier = await _candidates(conn, new, policy)
         unsigned = await _with_texts(conn, [c for c in earlier if c.minhash is None])  # recorded before 0007
         unsigned = [replace(c, minhash=signature(c.text)) for c in unsigned]

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.records.bigrams import bigrams
+from gateway.records.links import signature, text_of
 from normalizer import Appeal
 from normalizer.phone import national_digits, normalize_phone
 from router.places import Gazetteer
@@ -69,6 +70,8 @@ def appeal_row(fields: Mapping[str, str], county_of: CountyOf, now: datetime) ->
         "record": {k: v for k, v in fields.items() if k != "appeal"},
         "recorded_at": now,
         "bigrams": bigrams(appeal.subject, appeal.content),
+        # repeat detection's signature (computed once a text: the process keeps the last 4,096)
+        "minhash": signature(text_of(appeal.subject, appeal.content)),
     }
 
 

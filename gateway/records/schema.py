@@ -173,6 +173,16 @@ appeal_links = Table(
     UniqueConstraint("appeal_no", "earlier_no", name="uq_appeal_links_pair"),
 )
 
+# the MinHash bands of the appeals of the last duplicate hours (gateway.records.repeats): an appeal's
+# near-duplicates are those sharing a band, found without reading the hours' other appeals
+appeal_bands = Table(
+    "appeal_bands",
+    metadata,
+    Column("band", BigInteger, primary_key=True),
+    Column("appeal_no", String(40), primary_key=True),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
 # the accounts of the centre's staff and the audit of reads of personal data (gateway.accounts)
 accounts = Table(
     "accounts",

@@ -1,13 +1,12 @@
 """Idempotent writes of the record: an appeal's row is upserted (a newer snapshot never loses to an
-older one; its repeat-detection signature is kept while its text stays the same), an event is
-inserted once by its event id, a delivery is upserted by its webhook id."""
+older one), an event is inserted once by its event id, a delivery is upserted by its webhook id."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, and_, case, null
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,12 +21,10 @@ async def upsert_appeals(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return
     stmt = _insert(conn, appeals)
-    keep = {"id", "appeal_no", "dropped_at", "minhash"}
-    same_text = and_(appeals.c.subject == stmt.excluded.subject, appeals.c.content == stmt.excluded.content)
+    keep = {"id", "appeal_no", "dropped_at"}
     stmt = stmt.on_conflict_do_update(
         index_elements=["appeal_no"],
-        set_={c.name: stmt.excluded[c.name] for c in appeals.columns if c.name not in keep}
-        | {"minhash": case((same_text, appeals.c.minhash), else_=null())},  # stale once the text changes
+        set_={c.name: stmt.excluded[c.name] for c in appeals.columns if c.name not in keep},
         where=appeals.c.updated_at <= stmt.excluded.updated_at,
     )
     await conn.execute(stmt, list(rows))

@@ -19,13 +19,14 @@ from gateway.app import create_app
 from gateway.config import Config
 from gateway.records.db import make_engine
 from gateway.records.migrate import upgrade
+from gateway.records.schema import metadata
 from gateway.registry import Registry
 from gateway.runtime import Runtime
 from gateway.store import Keys
 from tests.conftest import Gateway, UnitReceiver, _reachable, sample_env
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
-TABLES = "appeals, appeal_events, deliveries, raw_payloads, appeal_links, accounts, audit"
+TABLES = ", ".join(table.name for table in metadata.sorted_tables)  # every table of the record
 
 
 def _admin(statement: str) -> None:

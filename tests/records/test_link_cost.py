@@ -1,20 +1,23 @@
 """Repeat detection bounded by work as the record grows: an appeal's MinHash signature is computed
-once and kept in its row (cleared when its text changes), and the place-and-topic candidates come
-from their own index, not from every appeal of the area."""
+once and kept in its row (cleared when its text changes), the place-and-topic candidates come from
+their own index, not from every appeal of the area, and cross-channel duplicates from the MinHash
+bands of the duplicate hours, not from reading the hours' appeals."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from alembic import command
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.records import write
-from gateway.records.db import is_sqlite
-from gateway.records.links import LinkPolicy, signature
+from gateway.records.db import is_sqlite, make_engine
+from gateway.records.links import BANDS, LinkPolicy, signature, text_of
+from gateway.records.migrate import alembic_config, head, upgrade
 from gateway.records.repeats import _SAME_PLACE_AND_TOPIC, link_new
 from gateway.records.rows import appeal_row
-from gateway.records.schema import appeals
+from gateway.records.schema import appeal_bands, appeal_links, appeals
 from normalizer import SHANGHAI
 from tests.records.seed import appeal_hash, seed
 
@@ -30,30 +33,20 @@ async def _signature(engine: AsyncEngine, no: str) -> bytes | None:
         return found
 
 
-async def test_an_appeal_is_hashed_once_and_again_only_when_its_text_changes(engine: AsyncEngine) -> None:
+async def test_an_appeals_signature_is_written_with_its_row_and_follows_its_text(engine: AsyncEngine) -> None:
     first = appeal_hash("BB-20261102-000001", content=LITTER, received_at=T0, area="a")
     await seed(engine, [first])
-    async with engine.begin() as conn:
-        await link_new(conn, ["BB-20261102-000001"], LinkPolicy(), T0 + timedelta(hours=1))
-    stored = await _signature(engine, "BB-20261102-000001")
     subject = appeal_row(first, lambda _a: None, T0)["subject"]
-    assert stored == signature(f"{subject}{LITTER}".replace("，", ""))
+    assert await _signature(engine, "BB-20261102-000001") == signature(text_of(subject, LITTER))
 
-    # a later event of the appeal, same text: the signature stays
-    later = appeal_hash("BB-20261102-000001", content=LITTER, received_at=T0, area="a", state="signed") | {
-        "updated_at": (T0 + timedelta(hours=2)).isoformat()
+    # a follow-up changed the text: the row's next upsert carries the new text's signature
+    more = LITTER + "。补充：已经一周了"
+    changed = appeal_hash("BB-20261102-000001", content=more, received_at=T0, area="a", state="signed") | {
+        "updated_at": (T0 + timedelta(hours=3)).isoformat()
     }
     async with engine.begin() as conn:
-        await write.upsert_appeals(conn, [appeal_row(later, lambda _a: None, T0 + timedelta(hours=2))])
-    assert await _signature(engine, "BB-20261102-000001") == stored
-
-    # a follow-up changed the text: the stale signature is cleared, to be computed from the new text
-    changed = appeal_hash(
-        "BB-20261102-000001", content=LITTER + "。补充：已经一周了", received_at=T0, area="a", state="signed"
-    ) | {"updated_at": (T0 + timedelta(hours=3)).isoformat()}
-    async with engine.begin() as conn:
         await write.upsert_appeals(conn, [appeal_row(changed, lambda _a: None, T0 + timedelta(hours=3))])
-    assert await _signature(engine, "BB-20261102-000001") is None
+    assert await _signature(engine, "BB-20261102-000001") == signature(text_of(subject, more))
 
 
 async def test_place_and_topic_candidates_come_from_their_own_index(engine: AsyncEngine) -> None:
@@ -84,12 +77,118 @@ async def test_an_earlier_appeal_recorded_without_a_signature_is_compared_and_si
 ) -> None:
     """Appeals recorded before migration 0007 have no signature: they are hashed from their text
     when first compared, linked as before, and keep the signature."""
-    earlier = appeal_hash("BB-20261102-000001", content=LITTER, received_at=T0, channel="sms-12345")
-    later = appeal_hash("BB-20261102-000002", content=LITTER + "！", received_at=T0 + timedelta(hours=1))
-    await seed(engine, [earlier, later])
+    phone = "13912341234"  # found through the same citizen (it has no bands either: see 0008)
+    earlier = appeal_hash(
+        "BB-20261102-000001", content=LITTER, received_at=T0, channel="sms-12345", phone=phone
+    )
+    at = T0 + timedelta(hours=1)
+    later = appeal_hash("BB-20261102-000002", content=LITTER + "！", received_at=at, phone=phone)
+    async with engine.begin() as conn:  # as the recorder before 0007 wrote them: no signature
+        rows = [appeal_row(h, lambda _a: None, T0) | {"minhash": None} for h in (earlier, later)]
+        await write.upsert_appeals(conn, rows)
     assert await _signature(engine, "BB-20261102-000001") is None
     async with engine.begin() as conn:
         links = await link_new(conn, ["BB-20261102-000002"], LinkPolicy(), T0 + timedelta(hours=2))
     assert [(link.earlier_no, link.kind) for link in links] == [("BB-20261102-000001", "duplicate")]
     assert any("垃圾桶" in word for word in links[0].why["words"])  # the texts were read for the reasons
     assert await _signature(engine, "BB-20261102-000001") is not None
+
+
+PIPE = "胜利路口自来水管道爆裂，路面全是水，车辆无法通行，请尽快抢修"
+PIPE_AGAIN = "胜利路口的自来水管道爆裂了，路面全是水，车辆无法通行，请尽快抢修！"
+
+
+def _others(n: int, start: datetime) -> list[dict[str, str]]:
+    """``n`` unrelated appeals through the portal, a minute apart."""
+    return [
+        appeal_hash(
+            f"BB-20261102-{i + 100:06d}",
+            content=f"{i}号楼{'夜间施工噪音扰民' if i % 2 else '楼道堆放杂物'}，已经{i % 9 + 2}天了",
+            received_at=start + timedelta(minutes=i),
+        )
+        for i in range(n)
+    ]
+
+
+async def _pairs(engine: AsyncEngine) -> set[tuple[str, str, str]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(appeal_links.c.appeal_no, appeal_links.c.earlier_no, appeal_links.c.kind)
+        )
+        return {(r.appeal_no, r.earlier_no, r.kind) for r in rows}
+
+
+async def test_a_duplicate_among_hundreds_of_the_hours_appeals_is_found(engine: AsyncEngine) -> None:
+    """A burst main reported by phone, then 250 other appeals, then the same by WeChat two hours
+    later: found through the shared bands (it used to be looked for among the newest 200 only)."""
+    phone = appeal_hash("BB-20261102-000001", content=PIPE, received_at=T0, channel="phone-12345")
+    others = _others(250, T0 + timedelta(minutes=1))
+    wechat = appeal_hash(
+        "BB-20261102-000002", content=PIPE_AGAIN, received_at=T0 + timedelta(hours=5), channel="wechat-bengbu"
+    )
+    await seed(engine, [phone, *others])
+    async with engine.begin() as conn:  # as the recorder records them: the first batch, then the next
+        await link_new(
+            conn, ["BB-20261102-000001", *(f"BB-20261102-{i + 100:06d}" for i in range(250))], *_AT
+        )
+    await seed(engine, [wechat])
+    async with engine.begin() as conn:
+        await link_new(conn, ["BB-20261102-000002"], LinkPolicy(), T0 + timedelta(hours=6))
+    assert ("BB-20261102-000002", "BB-20261102-000001", "duplicate") in await _pairs(engine)
+
+
+async def test_the_bands_are_kept_for_the_duplicate_hours_only(engine: AsyncEngine) -> None:
+    early = _others(3, T0)
+    late = appeal_hash("BB-20261102-000001", content=PIPE, received_at=T0 + timedelta(hours=7))
+    await seed(engine, [*early, late])
+    async with engine.begin() as conn:
+        await link_new(conn, [f"BB-20261102-{i + 100:06d}" for i in range(3)], *_AT)
+    assert await _banded(engine) == {f"BB-20261102-{i + 100:06d}": BANDS for i in range(3)}
+    async with engine.begin() as conn:  # seven hours later: the first three are past the six hours
+        await link_new(conn, ["BB-20261102-000001"], LinkPolicy(), T0 + timedelta(hours=8))
+    assert await _banded(engine) == {"BB-20261102-000001": BANDS}
+
+
+async def _banded(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(appeal_bands.c.appeal_no, func.count()).group_by(appeal_bands.c.appeal_no)
+        )
+        return {r[0]: r[1] for r in rows}
+
+
+async def test_appeals_recorded_before_the_bands_are_found_as_duplicates(database_url: str) -> None:
+    """Migration 0008 bands the appeals of the day before the newest recorded one."""
+    engine = make_engine(database_url)
+
+    def back_to_0007(connection: Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0007_link_signatures")
+
+    try:
+        await upgrade(engine)
+        async with engine.begin() as conn:
+            await conn.run_sync(back_to_0007)
+        old = appeal_hash("BB-20261101-000001", content=PIPE, received_at=T0 - timedelta(days=3))
+        phone = appeal_hash("BB-20261102-000001", content=PIPE, received_at=T0, channel="phone-12345")
+        async with engine.begin() as conn:
+            rows = [appeal_row(h, lambda _a: None, T0) for h in (old, phone)]
+            await conn.execute(appeals.insert(), rows)
+        assert await upgrade(engine) == ("0007_link_signatures", head())
+        assert await _banded(engine) == {"BB-20261102-000001": BANDS}  # the day before the newest
+        wechat = appeal_hash(
+            "BB-20261102-000002",
+            content=PIPE_AGAIN,
+            received_at=T0 + timedelta(hours=1),
+            channel="wechat-bengbu",
+        )
+        await seed(engine, [wechat])
+        async with engine.begin() as conn:
+            await link_new(conn, ["BB-20261102-000002"], LinkPolicy(), T0 + timedelta(hours=2))
+        assert ("BB-20261102-000002", "BB-20261102-000001", "duplicate") in await _pairs(engine)
+    finally:
+        await engine.dispose()
+
+
+_AT = (LinkPolicy(), T0 + timedelta(hours=1))

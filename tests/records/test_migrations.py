@@ -108,7 +108,7 @@ async def test_appeals_recorded_before_the_bigrams_are_found_by_two_character_wo
             received_at=t0 + timedelta(minutes=i),
         )
         row = appeal_row(h, lambda _a: None, t0)
-        del row["bigrams"]  # as 0004's recorder wrote it
+        del row["bigrams"], row["minhash"]  # as 0004's recorder wrote it
         rows.append(row)
     try:
         await upgrade(engine)

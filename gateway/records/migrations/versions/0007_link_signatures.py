@@ -7,9 +7,9 @@ was among the last 4,096 texts hashed in the process (~0.2 ms each, 40 ms for a 
 candidates; a month's candidates of a busy centre are far more than 4,096), read their texts, and
 found the place-and-topic candidates through ``ix_appeals_area`` (area, received_at), reading every
 appeal of the area in the window to keep those of the category: both grew with the record.
-``appeals.minhash`` holds the signature (64 x 32 bits, written when the appeal is first linked,
-cleared when its text changes); a row without one (recorded before this migration) has it computed
-when it is first compared.
+``appeals.minhash`` holds the signature (64 x 32 bits, written with the row, so a changed text
+brings its own); a row without one (recorded before this migration) has it computed when it is
+first compared.
 
 Revision ID: 0007_link_signatures
 Revises: 0006_retention_index
