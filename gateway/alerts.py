@@ -1,7 +1,9 @@
 """Operator alerts: raised once per condition (deduplicated by key), resolved with a recovery notice.
 
 ``hl:alerts:active`` hash: key -> the alert (JSON); ``hl:alerts:log`` list: raised and resolved
-notices, newest first (capped). Every alert is also logged as ``alert.raised`` / ``alert.resolved``.
+notices, newest first (capped). Raising or resolving changes both in one script: the log never
+lacks a change the active set shows. Every alert is also logged as ``alert.raised`` /
+``alert.resolved``.
 """
 
 from __future__ import annotations
@@ -14,10 +16,30 @@ from typing import Any
 import redis.asyncio as aioredis
 import structlog
 
+from gateway.lua import Script
 from gateway.store import Keys, text
 
 LOG_LENGTH = 1000
 log = structlog.get_logger("alerts")
+
+# raise: set the alert unless one with its key is active, and log it; resolve: remove it, and log
+_CHANGE = (
+    ("active", "log"),
+    ("op", "key", "body", "length"),
+    """
+local changed
+if A.op == 'raise' then
+  changed = redis.call('HSETNX', K.active, A.key, A.body)
+else
+  changed = redis.call('HDEL', K.active, A.key)
+end
+if changed == 1 then
+  redis.call('LPUSH', K.log, A.body)
+  redis.call('LTRIM', K.log, 0, tonumber(A.length) - 1)
+end
+return changed
+""",
+)
 
 
 class Alerts:
@@ -26,6 +48,7 @@ class Alerts:
         self.keys = keys
         self.clock = clock
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._change = Script(redis, *_CHANGE)
 
     async def raise_(self, key: str, kind: str, message: str, **detail: Any) -> bool:
         """Raise an alert unless one with ``key`` is active; True when it is new."""
@@ -37,19 +60,16 @@ class Alerts:
             "status": "raised",
             **detail,
         }
-        body = json.dumps(alert, ensure_ascii=False)
-        if not await self.redis.hsetnx(self.keys.alerts_active, key, body):
+        if not await self._changed("raise", alert):
             return False
-        await self._log(alert, body)
         log.warning("alert.raised", alert=kind, key=key, message=message, **detail)
         return True
 
     async def resolve(self, key: str, message: str) -> bool:
         """Resolve the alert ``key`` if active, with a recovery notice; True when it was active."""
-        if not await self.redis.hdel(self.keys.alerts_active, key):
-            return False
         notice = {"key": key, "message": message, "at": self.clock().isoformat(), "status": "resolved"}
-        await self._log(notice, json.dumps(notice, ensure_ascii=False))
+        if not await self._changed("resolve", notice):
+            return False
         log.info("alert.resolved", key=key, message=message)
         return True
 
@@ -57,10 +77,13 @@ class Alerts:
         values = await self.redis.hvals(self.keys.alerts_active)
         return sorted((json.loads(text(v)) for v in values), key=lambda a: str(a["at"]))
 
-    async def _log(self, alert: dict[str, Any], body: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.lpush(self.keys.alerts_log, body)
-            pipe.ltrim(self.keys.alerts_log, 0, LOG_LENGTH - 1)
-            await pipe.execute()
+    async def _changed(self, op: str, alert: dict[str, Any]) -> bool:
+        """Raise or resolve ``alert`` with its notice logged, in one script; tell the listeners."""
+        keys = {"active": self.keys.alerts_active, "log": self.keys.alerts_log}
+        body = json.dumps(alert, ensure_ascii=False)
+        args = {"op": op, "key": alert["key"], "body": body, "length": LOG_LENGTH}
+        if not await self._change(keys, args):
+            return False
         for listener in self.listeners:
             listener(alert)
+        return True

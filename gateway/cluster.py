@@ -2,7 +2,9 @@
 changes, so the rest of the gateway uses it as it uses a single Redis.
 
 - **Errors.** The cluster client raises ``RedisClusterException`` (not a ``RedisError``) when no
-  node answers or a slot has no master; here that is :class:`ClusterUnavailable`, a redis
+  node answers or a slot has no master, and an ``AttributeError`` from inside redis-py when a
+  pipeline writes to a connection a killed node tore down (``'NoneType' object has no attribute
+  'writelines'``, seen during a failover); here both are :class:`ClusterUnavailable`, a redis
   ``ConnectionError``, so every ``except RedisError`` (readiness, the workers' back-off) treats an
   unreachable cluster as it treats an unreachable Redis.
 - **Scripts on pipelines.** redis-py refuses ``EVALSHA`` on a cluster pipeline and drops a
@@ -39,6 +41,18 @@ def _outage() -> Iterator[None]:
         raise
     except RedisClusterException as e:
         raise ClusterUnavailable(str(e)) from e
+    except AttributeError as e:
+        if not _raised_in_redis(e):
+            raise  # ours: a bug, as it is
+        raise ClusterUnavailable(f"a connection was torn down: {e}") from e
+
+
+def _raised_in_redis(error: BaseException) -> bool:
+    """Whether the innermost frame of the error's traceback is redis-py's."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and str(tb.tb_frame.f_globals.get("__name__", "")).startswith("redis.")
 
 
 def _slot_without_io(client: RedisCluster, args: tuple[Any, ...]) -> int | None:

@@ -5,6 +5,7 @@ not ready once the cluster is gone."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -12,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from redis.crc import key_slot
 
 from bench.redis_cluster import LocalCluster
-from gateway.cluster import Cluster
+from gateway.cluster import Cluster, ClusterUnavailable, _outage
 from gateway.config import Config
 from gateway.registry import Registry
 from gateway.store import Keys, client, text
@@ -105,3 +106,14 @@ def test_a_cluster_namespace_must_make_a_hash_tag() -> None:
         with pytest.raises(ValueError, match="without braces"):
             Keys(bad, cluster=True)
     assert Keys("", cluster=False).k("x") == ":x"  # as before on a single Redis
+
+
+def test_a_connection_torn_down_inside_redis_py_is_an_outage_and_our_own_bugs_are_not() -> None:
+    """During a failover redis-py's pipeline wrote to a connection the killed node had torn down and
+    raised ``AttributeError`` (``/readyz`` answered 500); it is an unreachable store, as any outage."""
+    torn: dict[str, Any] = {"__name__": "redis.asyncio.connection"}
+    exec("def send(writer):\n    writer.writelines([b'PING'])", torn)  # as redis-py's module runs it
+    with pytest.raises(ClusterUnavailable, match="torn down"), _outage():
+        torn["send"](None)
+    with pytest.raises(AttributeError), _outage():
+        None.writelines([b"PING"])  # type: ignore[attr-defined]

@@ -108,10 +108,12 @@ async def test_failing_writebacks_alert_operators_then_go_through(
     failures = await eventually(adapter.writeback_failures, timeout=15)  # a loaded machine (xdist)
     assert failures[0]["appeal_no"] == record.appeal.appeal_no and failures[0]["type"] == "signed"
     alert_key = f"feed:{CHANNEL}:writeback"
-    assert alert_key in {a["key"] for a in await gateway.runtime.alerts.active()}
+    # raised (the retries may already have gone through and resolved it: the log keeps both)
+    await eventually(lambda: _logged(redis, keys, alert_key, "raised"), timeout=15)
     written = await eventually(upstream.writebacks, timeout=15)
     assert [w["action"] for w in written] == ["sign"]
     await eventually(lambda: _no_alert(gateway, alert_key), timeout=15)
+    assert await _logged(redis, keys, alert_key, "resolved")
     assert await adapter.writeback_pending() == []
 
 
@@ -121,6 +123,11 @@ async def _dispatched(gateway: Gateway, redis: aioredis.Redis, keys: Keys) -> An
         if record is not None and record.state.value == "dispatched":
             return record
     return None
+
+
+async def _logged(redis: aioredis.Redis, keys: Keys, key: str, status: str) -> bool:
+    notices = [json.loads(n) for n in await redis.lrange(keys.alerts_log, 0, -1)]
+    return any(n["key"] == key and n["status"] == status for n in notices)
 
 
 async def _no_alert(gateway: Gateway, key: str) -> bool:
