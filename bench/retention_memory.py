@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.retention_memory [--appeals 20000] [--every 5000] [--retention-days 0]
                                                [--concurrency 32] [--max-lag 2000]
                                                [--sqlite-cache-mb 64] [--sqlite-mmap-mb 1024]
-                                               [--log-level WARNING]
+                                               [--log-level WARNING] [--trace-memory]
 
 Runs the gateway's runtime in this process (dispatch and delivery workers, the recorder into SQLite
 in a temporary directory, retention) on an embedded Redis, with a local receiver answering every
@@ -27,6 +27,7 @@ import json
 import os
 import tempfile
 import time
+import tracemalloc
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
             return receipt.appeal_no
 
         step = args.concurrency
+        traced = tracemalloc.take_snapshot() if args.trace_memory else None
         unfiled: list[str] = []  # submitted, not filed yet
         for first in range(1, args.appeals + 1, step):  # as many at once as a channel's clients send
             batch = range(first, min(first + step, args.appeals + 1))
@@ -133,6 +135,8 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
                         "held_by_state": await held_by_state(runtime),
                     }
                 )
+                if args.trace_memory:
+                    rows[-1]["python_heap"], traced = python_heap_growth(traced)
                 print(json.dumps(rows[-1]), flush=True)
     finally:
         await runtime.stop()
@@ -140,6 +144,18 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
         await redis.aclose(close_connection_pool=True)
         embedded.close()
     return rows
+
+
+def python_heap_growth(before: Any) -> tuple[dict[str, Any], Any]:
+    """What Python itself holds (tracemalloc; SQLite's own memory is not in it) and the source
+    lines whose allocations grew most since the previous row: where a leak would show."""
+    now = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+    grown = [
+        {"at": str(stat.traceback[0]), "kb": round(stat.size_diff / 1024, 1), "count": stat.count_diff}
+        for stat in now.compare_to(before, "lineno")[:8]
+    ]
+    traced = round(sum(stat.size for stat in now.statistics("filename")) / 2**20, 1)
+    return {"traced_mb": traced, "grown": grown}, now
 
 
 def cpu_seconds(process: psutil.Process) -> float:
@@ -213,7 +229,12 @@ def main() -> None:
         "--max-lag", type=int, default=2000, help="wait while the record is more events behind than this"
     )
     parser.add_argument("--log-level", default="WARNING", help="the gateway's log level (HOTLINE_LOG_LEVEL)")
+    parser.add_argument(
+        "--trace-memory", action="store_true", help="trace Python's allocations (slower): what grew, by line"
+    )
     args = parser.parse_args()
+    if args.trace_memory:
+        tracemalloc.start()
     gateway_logging.configure(args.log_level)
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(run(args, Path(tmp)))
