@@ -23,6 +23,7 @@ from tests.records.seed import appeal_hash, seed
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)
 LITTER = "小区门口的垃圾桶已经三天没有清运，气味很大"
+_AT = (LinkPolicy(), T0 + timedelta(hours=1))  # link_new's policy and clock, an hour after T0
 
 
 async def _signature(engine: AsyncEngine, no: str) -> bytes | None:
@@ -189,6 +190,3 @@ async def test_appeals_recorded_before_the_bands_are_found_as_duplicates(databas
         assert ("BB-20261102-000002", "BB-20261102-000001", "duplicate") in await _pairs(engine)
     finally:
         await engine.dispose()
-
-
-_AT = (LinkPolicy(), T0 + timedelta(hours=1))
