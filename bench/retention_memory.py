@@ -131,6 +131,8 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
                         # CPU per appeal since the previous row: what an appeal costs as history grows
                         "cpu_ms_per_appeal": round(per_appeal[0], 2),
                         "redis_cpu_ms_per_appeal": round(per_appeal[1], 2),
+                        # SQLite connections open (each has its own page cache, in the heap)
+                        "db_connections": database_connections(runtime),
                         "keys_by_kind": await kinds_of_keys(runtime),
                         "held_by_state": await held_by_state(runtime),
                     }
@@ -156,6 +158,14 @@ def python_heap_growth(before: Any) -> tuple[dict[str, Any], Any]:
     ]
     traced = round(sum(stat.size for stat in now.statistics("filename")) / 2**20, 1)
     return {"traced_mb": traced, "grown": grown}, now
+
+
+def database_connections(runtime: Runtime) -> int | None:
+    """How many connections the record's pool holds open (idle and checked out)."""
+    if runtime.records is None:
+        return None
+    pool: Any = runtime.records.engine.pool
+    return int(pool.checkedin()) + int(pool.checkedout())
 
 
 def cpu_seconds(process: psutil.Process) -> float:
