@@ -2,9 +2,11 @@
 names another database (``postgresql+asyncpg://user@host/db``).
 
 SQLite runs in WAL mode (readers never wait for the recorder), reads through a memory map (search
-seeks many rows; ``sqlite_mmap_mb``, 0 for none), waits up to 5 s for a lock, and
-wraps DDL in real transactions (pysqlite's own implicit transactions do not cover DDL), so a
-migration that fails leaves the schema as it was.
+seeks many rows; ``sqlite_mmap_mb``, 0 for none), waits up to 5 s for a lock, keeps a fixed pool of
+``SQLITE_CONNECTIONS`` that share ``sqlite_cache_mb`` of page cache (each connection's cache lives
+in the heap, so the pool opens no more: a burst of sessions waits for a connection instead of
+growing the heap), and wraps DDL in real transactions (pysqlite's own implicit transactions do not
+cover DDL), so a migration that fails leaves the schema as it was.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_FILE = "hotline.db"
+SQLITE_CONNECTIONS = 5  # the recorder, retention, repeat review and the API's reads; no overflow
 
 
 def database_url(env: Mapping[str, str], data_dir: Path) -> str:
@@ -42,7 +45,10 @@ def make_engine(url: str, *, sqlite_cache_mb: int = 64, sqlite_mmap_mb: int = 10
         return create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
     if parsed.database:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 5})
+    engine = create_async_engine(
+        url, connect_args={"timeout": 5}, pool_size=SQLITE_CONNECTIONS, max_overflow=0, pool_timeout=30
+    )
+    cache_kib = max(1024, sqlite_cache_mb * 1024 // SQLITE_CONNECTIONS)
     sync = engine.sync_engine
 
     @event.listens_for(sync, "connect")
@@ -52,7 +58,7 @@ def make_engine(url: str, *, sqlite_cache_mb: int = 64, sqlite_mmap_mb: int = 10
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.execute(f"PRAGMA cache_size=-{sqlite_cache_mb * 1024}")  # of pages, per connection
+        cursor.execute(f"PRAGMA cache_size=-{cache_kib}")  # KiB (negative), this connection's share
         cursor.execute(f"PRAGMA mmap_size={sqlite_mmap_mb * 2**20}")  # reads through the OS page cache
         cursor.close()
 

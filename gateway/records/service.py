@@ -41,7 +41,8 @@ def retention_days(env: Any) -> float:
 
 
 def sqlite_cache_mb(env: Any) -> int:
-    """``HOTLINE_SQLITE_CACHE_MB``: SQLite's page cache per connection (default 64; in the heap)."""
+    """``HOTLINE_SQLITE_CACHE_MB``: SQLite's page cache, shared by the pool's connections (default
+    64; in the heap, at least 1 MiB a connection)."""
     mib = env_number(env, "HOTLINE_SQLITE_CACHE_MB", 64, 1, 4096, "MiB")
     if mib != int(mib):
         raise ConfigError([f"HOTLINE_SQLITE_CACHE_MB: {mib:g} is not a whole number of MiB"])

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from gateway.errors import ConfigError
-from gateway.records.db import make_engine
+from gateway.records.db import SQLITE_CONNECTIONS, make_engine
 from gateway.records.service import retention_days, sqlite_cache_mb, sqlite_mmap_mb
 
 
@@ -34,6 +36,25 @@ async def test_the_record_maps_as_much_of_its_file_as_set(tmp_path: Path, mib: i
     try:
         async with engine.connect() as conn:
             assert (await conn.exec_driver_sql("PRAGMA mmap_size")).scalar() == mib * 2**20
+    finally:
+        await engine.dispose()
+
+
+async def test_the_sqlite_pool_shares_one_cache_and_never_opens_more_connections(tmp_path: Path) -> None:
+    """The page cache of each connection is in the heap: a burst of sessions waits for one of the
+    pool's connections instead of opening more, and the connections split the set cache."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", sqlite_cache_mb=40)
+    try:
+        async with contextlib.AsyncExitStack() as held:
+            conns = [await held.enter_async_context(engine.connect()) for _ in range(SQLITE_CONNECTIONS)]
+            assert (await conns[0].exec_driver_sql("PRAGMA cache_size")).scalar() == -8 * 1024
+            one_more = asyncio.ensure_future(engine.connect().__aenter__())
+            done, _ = await asyncio.wait([one_more], timeout=0.5)
+            assert not done  # all five are taken: the sixth session waits
+            await conns[0].close()
+            extra = await asyncio.wait_for(one_more, 10)  # and gets the one given back
+            await extra.close()
+        assert engine.pool.checkedin() == SQLITE_CONNECTIONS  # type: ignore[attr-defined]
     finally:
         await engine.dispose()
 
