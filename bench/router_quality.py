@@ -1,7 +1,7 @@
 """Routing quality on the public labelled messages (shared/data/messages-labelled.jsonl), measured
 on splits the learned layer never saw, and across sources.
 
-    .venv/bin/python -m bench.router_quality [--folds K] [--scale S]
+    .venv/bin/python -m bench.router_quality [--folds K] [--scale S] [--curve]
 
 The learned layer (router.learned) is learned anew for each split, from its training part only,
 plus the replied appeals whose department names their category (messages-replied) that do not
@@ -24,6 +24,8 @@ learned-only figures and the figures on the other source are the ones nothing wa
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import random
 import time
 from datetime import datetime
 from pathlib import Path
@@ -56,6 +58,26 @@ def _print(title: str, q: Quality) -> None:
         print(f"     {name:<10} F1 {f1:.3f}")
 
 
+def learning_curve(bare: Sources, examples: list[Example], setup: LearnSetup, folds: int) -> None:
+    """Learned-only cross-validation on random subsets of the labelled messages (three subsets a
+    size, the mean), with and without the replied appeals: whether more labelled messages of the
+    same kind would still raise the learned figure."""
+    without = dataclasses.replace(setup, replied=(), _seen=setup._seen)
+    print("| labelled messages | learned with replied | learned from the labelled alone |")
+    print("| ---: | ---: | ---: |")
+    for n in (150, 250, 350, len(examples)):
+        cells = []
+        for s in (setup, without):
+            subsets = (
+                [random.Random(100 + k).sample(examples, n) for k in range(3)]
+                if n < len(examples)
+                else [examples]
+            )
+            scores = [cross_validate_learned(bare, sub, s, folds=folds).macro_f1 for sub in subsets]
+            cells.append(f"{sum(scores) / len(scores):.4f} ({', '.join(f'{x:.3f}' for x in scores)})")
+        print(f"| {n} | {cells[0]} | {cells[1]} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
@@ -63,6 +85,11 @@ def main() -> None:
         "--scale", type=float, default=None, help="learned scale (default: the shipped file's)"
     )
     parser.add_argument("--config", type=Path, default=ROOT / "config")
+    parser.add_argument(
+        "--curve",
+        action="store_true",
+        help="only the learning curve: learned-only 5-fold on random subsets of the 494",
+    )
     args = parser.parse_args()
     config = sample_config(args.config)
     labelled = list(read_jsonl("messages-labelled.jsonl"))
@@ -81,6 +108,9 @@ def main() -> None:
     start = time.perf_counter()
     base = Sources(routing, config.router.taxonomy, config.network, places)
     bare = base.without_keywords()
+    if args.curve:
+        learning_curve(bare, examples, setup, args.folds)
+        return
     print(f"replied appeals labelled by their department: {len(replied)}; learned scale {scale:g}")
     f = args.folds
     _print(f"{f}-fold CV, hand keywords + learned", cross_validate_learned(base, examples, setup, folds=f))
