@@ -124,7 +124,14 @@ class Intake(Protocol):
         """Record a citizen's follow-up (a reply to our acknowledgement) on an existing appeal."""
         ...
 
-    async def status(self, appeal_no: str) -> AppealStatus | None: ...
+    async def status(self, appeal_no: str) -> AppealStatus | None:
+        """What a channel may show about one of its appeals, from Redis or, past retention, the record."""
+        ...
+
+    async def received(self, channel_id: str, start: datetime, end: datetime, limit: int) -> list[str]:
+        """The channel's appeal numbers received in [start, end], newest first, from the record
+        (a second behind the loop): for a channel that lists its requests."""
+        ...
 
 
 @dataclass(frozen=True)

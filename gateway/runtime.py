@@ -134,7 +134,7 @@ class Runtime:
                 self.adapters[channel.id] = cls(channel.id, channel.settings, context)
         self.records = Records(self, self.database_url) if self.database_url else None
         if self.records is not None:
-            self.loop.archive = self.records.archived
+            self.loop.archive = self.records
 
     @property
     def appeals(self) -> Loop:

@@ -157,6 +157,13 @@ class Gateway:
 
         return await eventually(reached, timeout)
 
+    async def wait_recorded(self, *appeal_nos: str, timeout: float = 5.0) -> None:
+        """Until the record (the relational database, a second behind the loop) holds the appeals."""
+        records = self.runtime.records
+        assert records is not None, "this gateway keeps no record"
+        for appeal_no in appeal_nos:
+            await eventually(lambda: records.archived(appeal_no), timeout)  # noqa: B023 (awaited here)
+
 
 async def eventually(probe: Callable[[], Awaitable[T]], timeout: float = 5.0) -> T:
     """Wait until ``probe()`` returns something truthy (state kept in Redis cannot be awaited

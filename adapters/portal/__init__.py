@@ -217,20 +217,10 @@ class PortalAdapter(Adapter[PortalConfig]):
             InboundMessage(self.channel_id, raw, "application/json", draft)
         )
         self.log.info("appeal.received", appeal_no=receipt.appeal_no, duplicate=receipt.duplicate)
-        await self._index(receipt.appeal_no)
         notice = "重复提交，已合并到原诉求" if receipt.duplicate else "您的诉求已受理"
         created = {"service_request_id": receipt.appeal_no, "service_notice": notice, "account_id": None}
         status = 200 if receipt.duplicate else 201
         return answer(request.match_info.get("fmt", "json"), "service_requests", [created], status=status)
-
-    async def _index(self, appeal_no: str) -> None:
-        """The channel's requests by time, for ``GET requests`` (an index lost is only a shorter list)."""
-        try:
-            await self.context.redis.zadd(
-                self.state_key("requests"), {appeal_no: self.context.clock().timestamp()}, nx=True
-            )
-        except Exception as e:  # the appeal is stored: it is answered as accepted whatever happens here
-            self.log.warning("open311.not_indexed", appeal_no=appeal_no, error=type(e).__name__)
 
     # --- reading --------------------------------------------------------------------------------
 
@@ -268,12 +258,10 @@ class PortalAdapter(Adapter[PortalConfig]):
             return [v for v in found if v is not None]
         check_codes(query.codes, CODES)
         start, end = query.window(self.context.clock())
-        numbers = await self.context.redis.zrevrangebyscore(
-            self.state_key("requests"), end.timestamp(), start.timestamp(), start=0, num=LIST_LIMIT * 2
-        )
+        numbers = await self.context.intake.received(self.channel_id, start, end, LIST_LIMIT * 2)
         views: list[dict[str, Any]] = []
         for number in numbers:
-            view = await self.view(number.decode() if isinstance(number, bytes) else str(number))
+            view = await self.view(number)
             if view is None:
                 continue
             if query.codes and view["service_code"] not in query.codes:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
@@ -30,6 +30,15 @@ if TYPE_CHECKING:
     from gateway.loop.service import LoopListener
 
 MERGE_TRIES = 5  # optimistic: retry when another fragment of the thread merged first
+
+
+class Archive(Protocol):
+    """The record, as the channels read it: an appeal Redis let go (past retention), and a
+    channel's appeals by time (what a channel lists, however old)."""
+
+    async def archived(self, appeal_no: str) -> AppealRecord | None: ...
+
+    async def received(self, channel_id: str, start: datetime, end: datetime, limit: int) -> list[str]: ...
 
 
 class Intake:
@@ -57,8 +66,8 @@ class Intake:
         self.clock = clock
         self.listeners = tuple(listeners)
         self.scripts = Scripts(redis)
-        self.archive: Callable[[str], Awaitable[AppealRecord | None]] | None = None
-        """Where an appeal Redis let go (past retention) is still found: the record (set by the runtime)."""
+        self.archive: Archive | None = None
+        """The record, where appeals are still found past retention (set by the runtime)."""
 
     def _told(self, appeal_no: str, channel_id: str, event: HistoryEvent) -> None:
         step = Stepped(appeal_no, channel_id, event)
@@ -268,11 +277,18 @@ class Intake:
         items = await self.redis.lrange(self.keys.history(appeal_no), 0, -1)
         return [json.loads(item) for item in items]
 
+    async def received(self, channel_id: str, start: datetime, end: datetime, limit: int) -> list[str]:
+        """The channel's appeal numbers received in [start, end], newest first, as the record holds
+        them (it follows the loop within a second); none without a record."""
+        if self.archive is None:
+            return []
+        return await self.archive.received(channel_id, start, end, limit)
+
     async def status(self, appeal_no: str) -> AppealStatus | None:
         """What a channel may show about an appeal; past retention, from the record."""
         record = await self.get(appeal_no)
         if record is None and self.archive is not None:
-            record = await self.archive(appeal_no)
+            record = await self.archive.archived(appeal_no)
         if record is None:
             return None
         unit = self.network().get(record.unit) if record.unit else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -33,3 +34,18 @@ async def recorded_appeal(
         ).scalars()
         events = [dict(e) for e in history]
     return AppealRecord.from_fields(record_fields(dict(row._mapping))), events
+
+
+async def received_in(
+    engine: AsyncEngine, channel_id: str, start: datetime, end: datetime, limit: int
+) -> list[str]:
+    """A channel's appeal numbers received in [start, end], newest first (``ix_appeals_channel_id``)."""
+    query = (
+        select(appeals.c.appeal_no)
+        .where(appeals.c.channel_id == channel_id)
+        .where(appeals.c.received_at >= start, appeals.c.received_at <= end)
+        .order_by(appeals.c.received_at.desc(), appeals.c.appeal_no.desc())
+        .limit(limit)
+    )
+    async with engine.connect() as conn:
+        return list((await conn.execute(query)).scalars())

@@ -4,6 +4,7 @@ lag metrics and health item, and the reads (search, an appeal past retention).""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -21,7 +22,7 @@ from gateway.records.db import make_engine, safe_url
 from gateway.records.hot import Context
 from gateway.records.links import LinkPolicy
 from gateway.records.migrate import upgrade
-from gateway.records.read import recorded_appeal
+from gateway.records.read import received_in, recorded_appeal
 from gateway.records.recorder import Lag, Recorder, lag
 from gateway.records.retention import Retention
 from gateway.records.rows import county
@@ -213,6 +214,10 @@ class Records:
         """The appeal as the record holds it (for the channels' status past retention)."""
         found = await recorded_appeal(self.engine, appeal_no)
         return found[0] if found is not None else None
+
+    async def received(self, channel_id: str, start: datetime, end: datetime, limit: int) -> list[str]:
+        """A channel's appeals received in [start, end], newest first (Open311's list)."""
+        return await received_in(self.engine, channel_id, start, end, limit)
 
 
 async def find_appeal(runtime: Runtime, appeal_no: str) -> tuple[AppealRecord, list[dict[str, Any]]] | None:

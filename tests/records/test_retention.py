@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -15,6 +16,7 @@ from gateway.records.db import is_sqlite
 from gateway.records.retention import Retention, due_query
 from gateway.records.rows import appeal_row
 from gateway.records.schema import appeals, raw_payloads
+from gateway.store import Keys
 from normalizer import SHANGHAI
 from tests.conftest import PORTAL_KEY, Gateway, eventually
 from tests.records.seed import appeal_hash
@@ -47,6 +49,31 @@ async def _file(api: Api, description: str) -> str:
     return appeal_no
 
 
+async def _naming(redis: Any, keys: Keys, appeal_no: str) -> list[str]:
+    """The gateway's Redis keys whose name, members, fields or items name the appeal."""
+    member = appeal_no.encode()
+
+    async def names(key: str, kind: str) -> bool:
+        if appeal_no in key:
+            return True
+        if kind == "zset":
+            return await redis.zscore(key, appeal_no) is not None
+        if kind == "set":
+            return bool(await redis.sismember(key, appeal_no))
+        if kind == "hash":
+            return bool(await redis.hexists(key, appeal_no))
+        if kind == "list":
+            return any(member in item for item in await redis.lrange(key, 0, -1))
+        return False
+
+    found = []
+    async for raw in redis.scan_iter(match=keys.pattern, count=1000):
+        key = raw.decode()
+        if await names(key, (await redis.type(key)).decode()):
+            found.append(key)
+    return found
+
+
 async def test_a_filed_appeal_leaves_redis_and_is_still_answered_from_the_record(api: Api) -> None:
     gw = api.gw
     keys, redis = gw.runtime.keys, gw.runtime.redis
@@ -77,6 +104,9 @@ async def test_a_filed_appeal_leaves_redis_and_is_still_answered_from_the_record
     assert portal.status == 200, await portal.text()  # and the channel it came through
     (shown,) = await portal.json()
     assert (shown["service_request_id"], shown["status"]) == (filed_no, "closed")
+    listed = await gw.client.get("/open311/v2/requests.json", params={"api_key": PORTAL_KEY})
+    assert filed_no in [r["service_request_id"] for r in await listed.json()]  # its list reads the record
+    assert await _naming(redis, keys, filed_no) == []  # no index, list or set of Redis names it
     assert gw.runtime.records is not None
     async with gw.runtime.records.engine.connect() as conn:
         raw = (await conn.execute(select(raw_payloads).where(raw_payloads.c.appeal_no == filed_no))).all()

@@ -66,6 +66,7 @@ async def test_post_get_and_list_answer_the_spec_shapes_in_both_formats(gateway:
     assert one["expected_datetime"] and one["expected_datetime"] > one["requested_datetime"]
     single = xml(await (await get(gateway, f"requests/{appeal_no}.xml", **KEY)).text())
     assert shape(single) == shape(xml(SPEC["requests.xml"]))
+    await gateway.wait_recorded(appeal_no)  # lists are read from the record
     listed = await (await get(gateway, "requests.json", **KEY)).json()
     assert [r["service_request_id"] for r in listed] == [appeal_no]
     assert shape(xml(await (await get(gateway, "requests.xml", **KEY)).text())) == shape(
@@ -82,6 +83,7 @@ async def test_list_filters_by_id_code_status_and_dates(gateway: Gateway) -> Non
         assert response.status == 200, await response.text()
         return [r["service_request_id"] for r in await response.json()]
 
+    await gateway.wait_recorded(complaint, suggestion)
     assert await ids() == [suggestion, complaint]  # newest first
     assert await ids(service_code="suggestion") == [suggestion]
     assert await ids(service_code="complaint,suggestion") == [suggestion, complaint]
@@ -145,6 +147,7 @@ async def test_status_shows_nothing_personal_by_default(gateway: Gateway) -> Non
         text = await (await get(gateway, f"requests/{appeal_no}.{fmt}", **KEY)).text()
         for personal in ("13912341234", "340302199001011234", "王伟", "胜利路", "32.9166", "img.example"):
             assert personal not in text, (fmt, personal)
+    await gateway.wait_recorded(appeal_no)
     (listed,) = await (await get(gateway, "requests.json", **KEY)).json()
     assert listed["description"] is None and listed["address"] is None and listed["lat"] is None
 
