@@ -147,6 +147,8 @@ class PhoneAdapter(Adapter[PhoneConfig]):
                     continue
             break
         await redis.set(self.state_key("last_event"), now.isoformat())
+        if is_abandoned(after) and not is_abandoned(before):
+            await self._trim_callbacks()
         if call.event == "answer" and after.direction == "in" and after.caller:
             await self._drop_callbacks(normalize_phone(after.caller))
         self.log.info(
@@ -174,8 +176,17 @@ class PhoneAdapter(Adapter[PhoneConfig]):
             pipe.hincrby(stats, "abandoned", 1)
             pipe.zadd(self.state_key("callbacks"), {call.call_id: after.ended or 0.0})
             pipe.hset(self.state_key("callback_callers"), call.call_id, normalize_phone(after.caller))
-            pipe.zremrangebyrank(self.state_key("callbacks"), 0, -self.settings.callbacks_kept - 1)
         pipe.expire(stats, self.settings.stats_ttl_days * DAY)
+
+    async def _trim_callbacks(self) -> None:
+        """Keep the ``callbacks_kept`` newest abandoned calls, in the list and in its callers."""
+        redis = self.context.redis
+        oldest = await redis.zrange(self.state_key("callbacks"), 0, -self.settings.callbacks_kept - 1)
+        if oldest:
+            async with redis.pipeline(transaction=True) as pipe:
+                pipe.zrem(self.state_key("callbacks"), *oldest)
+                pipe.hdel(self.state_key("callback_callers"), *oldest)
+                await pipe.execute()
 
     async def _drop_callbacks(self, caller: str) -> int:
         callers = decode_hash(await self.context.redis.hgetall(self.state_key("callback_callers")))

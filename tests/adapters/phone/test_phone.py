@@ -8,6 +8,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from adapters.phone import PhoneAdapter
+from adapters.phone.decode import CallEvent
 from gateway.store import Keys
 from normalizer import Appeal
 from tests.adapters.phone.conftest import BEARER, EVENTS, PHONE_TOKEN
@@ -114,6 +115,20 @@ async def test_call_events_give_statistics_and_the_callback_list(
     assert await stored_appeals(redis, keys) == []  # call events alone make no appeal
     hash_key = phone.state_key("call", "c1")
     assert (await redis.hget(hash_key, "user")) == b"agent-7"
+
+
+async def test_the_callback_list_keeps_the_newest_calls_and_forgets_the_callers_of_the_others(
+    gateway: Gateway, redis: aioredis.Redis
+) -> None:
+    base = adapter(gateway)
+    settings = base.settings.model_copy(update={"callbacks_kept": 10})
+    phone = PhoneAdapter(base.channel_id, settings, base.context)
+    for n in range(14):
+        caller = f"1391234{n:04d}"
+        await phone.record(CallEvent("newCall", f"a{n}", caller, "12345", "in", "", ""))
+        await phone.record(CallEvent("hangup", f"a{n}", caller, "12345", "in", "", "caller_abandon"))
+    assert [c.caller for c in await phone.pending_callbacks()] == [f"1391234{n:04d}" for n in range(4, 14)]
+    assert await redis.hlen(phone.state_key("callback_callers")) == 10  # not one per call ever abandoned
 
 
 async def test_form_posts_are_accepted(gateway: Gateway) -> None:
