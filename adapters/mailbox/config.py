@@ -47,6 +47,11 @@ class MailboxConfig(BaseModel):
         default=5_000_000, ge=0, description="Larger attachments are listed on the appeal but not kept."
     )
     max_attachments: int = Field(default=10, ge=0, description="Attachments kept per mail.")
+    attachment_ttl_days: int = Field(
+        default=90,
+        ge=1,
+        description="Days an attachment is kept in Redis (the whole mail stays in the record's raw payloads).",
+    )
     initial: Literal["unseen", "all", "new"] = Field(
         default="unseen",
         description="On the very first start: take unread mail, all mail, or only mail arriving from now.",

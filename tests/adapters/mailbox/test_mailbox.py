@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
+from email import message_from_bytes
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -100,6 +102,21 @@ async def test_gbk_mail_becomes_one_appeal_and_the_citizen_gets_the_number(world
     assert ack["In-Reply-To"] == "<tencent_1A2B3C@qq.com>"
     assert world.smtp.envelopes[0] == (ADDRESS, ["wangzhe@qq.com"])
     await eventually(lambda: _health_with(world, "sent", "1"))
+
+
+async def test_kept_attachments_expire_and_the_whole_mail_stays_the_raw_payload(world: MailWorld) -> None:
+    mail = (FIXTURES / "attachments.eml").read_bytes()
+    await world.start()
+    await world.deliver(mail)
+    (appeal,) = await wait_appeals(world, 1, timeout=30)
+    kept = [a.key for a in appeal.attachments if a.key]
+    assert kept
+    for key in kept:  # a copy for quick reads, bounded in time; the raw payload has every part
+        assert 89 * 86400 < await world.redis.ttl(key) <= 90 * 86400
+    assert appeal.raw is not None
+    raw = message_from_bytes(await world.redis.get(appeal.raw.key))
+    parts = {hashlib.sha256(p.get_payload(decode=True)).hexdigest() for p in raw.walk() if p.get_filename()}
+    assert {key.rpartition(":")[2] for key in kept} <= parts
 
 
 async def test_auto_reply_and_bounce_make_nothing(world: MailWorld) -> None:
