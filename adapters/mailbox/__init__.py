@@ -232,8 +232,8 @@ class MailboxAdapter(Adapter[MailboxConfig]):
             raise BadMessage(str(e)) from e
         for file in mail.files:
             if file.data is not None:
-                key, ttl = self.state_key("attachment", file.sha256), self.settings.attachment_ttl_days * 86400
-                await redis.set(key, file.data, nx=True, ex=ttl)
+                ttl = self.settings.attachment_ttl_days * 86400
+                await redis.set(self.state_key("attachment", file.sha256), file.data, nx=True, ex=ttl)
         message = InboundMessage(self.channel_id, raw, CONTENT_TYPE, mail.draft)
         target = await self._replied_appeal(mail)
         if target is not None:

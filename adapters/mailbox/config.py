@@ -50,7 +50,7 @@ class MailboxConfig(BaseModel):
     attachment_ttl_days: int = Field(
         default=90,
         ge=1,
-        description="Days an attachment is kept in Redis (the whole mail stays in the record's raw payloads).",
+        description="Days a kept attachment stays in Redis (the whole mail stays the raw payload).",
     )
     initial: Literal["unseen", "all", "new"] = Field(
         default="unseen",

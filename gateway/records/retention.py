@@ -69,12 +69,12 @@ class Retention:
         """The sorted sets that can name the appeal or its deliveries, and what to remove from each."""
         k = self.keys
         ids = [d for d, _ in deliveries]
-        indexes = [k.delivery_schedule, k.manual_queue, k.deadlines, k.held]
-        members = [ids, [no], [no], [no]]
+        indexes = [k.delivery_schedule, k.delivery_dead, k.manual_queue, k.deadlines, k.held]
+        members = [ids, ids, [no], [no], [no]]
         for unit in sorted({u for _, u in deliveries}):
             mine = [d for d, u in deliveries if u == unit]
-            indexes += [k.unit_pending(unit), k.inbox(unit)]
-            members += [mine, mine]
+            indexes += [k.unit_pending(unit), k.inbox(unit), k.parked(unit)]
+            members += [mine, mine, mine]
         return indexes, members
 
     async def _drop(self, due: list[str], now: datetime) -> int:

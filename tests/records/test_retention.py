@@ -50,18 +50,19 @@ async def _file(api: Api, description: str) -> str:
 
 
 async def _naming(redis: Any, keys: Keys, appeal_no: str) -> list[str]:
-    """The gateway's Redis keys whose name, members, fields or items name the appeal."""
-    member = appeal_no.encode()
+    """The gateway's Redis keys whose name, members, fields or items name the appeal (or one of
+    its deliveries, ``msg_<appeal_no>_<n>``)."""
+    match, member = f"*{appeal_no}*", appeal_no.encode()
 
     async def names(key: str, kind: str) -> bool:
         if appeal_no in key:
             return True
         if kind == "zset":
-            return await redis.zscore(key, appeal_no) is not None
+            return any([m async for m in redis.zscan_iter(key, match=match)])
         if kind == "set":
-            return bool(await redis.sismember(key, appeal_no))
+            return any([m async for m in redis.sscan_iter(key, match=match)])
         if kind == "hash":
-            return bool(await redis.hexists(key, appeal_no))
+            return any([f async for f in redis.hscan_iter(key, match=match)])
         if kind == "list":
             return any(member in item for item in await redis.lrange(key, 0, -1))
         return False
@@ -133,6 +134,25 @@ async def test_an_appeal_filed_while_its_delivery_waits_leaves_no_index_entry_be
     assert await redis.zscore(keys.delivery_schedule, delivery) is None
     assert await redis.zscore(keys.unit_pending("gas-supply"), delivery) is None
     assert await redis.zscore(keys.deadlines, filed_no) is None
+    assert await _naming(redis, keys, filed_no) == []
+
+
+async def test_a_dead_or_parked_delivery_of_a_dropped_appeal_is_named_nowhere(by_hand: Api) -> None:
+    """Its unit gave up answering (the delivery was dead-lettered) or was disabled (parked) before
+    the centre filed the appeal: the dead letters and the parked set forget it with the appeal."""
+    gw = by_hand.gw
+    keys, redis, runtime = gw.runtime.keys, gw.runtime.redis, gw.runtime
+    gw.receiver.statuses["gas-supply"] = [503] * 50
+    filed_no = await _file(by_hand, GAS)
+    delivery = f"msg_{filed_no}_1"
+    a_year_on = runtime.clock().timestamp() + 365 * 86400  # past any give-up time
+    assert await runtime.deliveries.failed(delivery, a_year_on, "gave up", None) is None
+    assert await redis.zscore(keys.delivery_dead, delivery) is not None
+    await runtime.unit_health.park("gas-supply", delivery, a_year_on)
+    await caught_up(gw, filed_no, "filed")
+    assert runtime.records is not None
+    assert await Retention(runtime.records.context, days=0).sweep() == 1
+    assert await _naming(redis, keys, filed_no) == []
 
 
 async def test_an_appeal_is_never_dropped_before_the_record_has_every_event(by_hand: Api) -> None:
