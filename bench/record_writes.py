@@ -1,7 +1,7 @@
 """The recorder's SQLite writes alone, as the record grows: is their cost per appeal flat?
 
     .venv/bin/python -m bench.record_writes [--appeals 240000] [--every 20000] [--links [--mixed]]
-        [--sqlite-cache-mb 8]
+        [--sqlite-cache-mb 8] [--sqlite-mmap-mb 1024]
 
 Per batch of 50 new appeals (rows built by ``bench.search.build`` from messages-hot.jsonl), in the
 recorder's own writes (``gateway.records.write``) on a fresh SQLite record with every migration:
@@ -70,7 +70,7 @@ async def run(args: argparse.Namespace) -> None:
     if args.links:
         _like_retention_bench(rows, args.mixed)
     url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/record.db"
-    engine = make_engine(url, sqlite_cache_mb=args.sqlite_cache_mb)
+    engine = make_engine(url, sqlite_cache_mb=args.sqlite_cache_mb, sqlite_mmap_mb=args.sqlite_mmap_mb)
     await upgrade(engine)
     policy = LinkPolicy()
     cpu, wall = time.process_time(), time.perf_counter()
@@ -130,6 +130,7 @@ def main() -> None:
     parser.add_argument("--links", action="store_true", help="repeat detection too")
     parser.add_argument("--mixed", action="store_true", help="with --links: many channels, places, phones")
     parser.add_argument("--sqlite-cache-mb", type=int, default=8)
+    parser.add_argument("--sqlite-mmap-mb", type=int, default=1024)
     asyncio.run(run(parser.parse_args()))
 
 

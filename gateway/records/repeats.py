@@ -48,11 +48,12 @@ def _way(*match: Any, columns: Sequence[Any] = _SLIM, since: str = "since") -> A
     )
 
 
-# a duplicate is always of another channel and a near-duplicate text: the appeals within the
-# duplicate hours that share a MinHash band with it (``appeal_bands``; links.bands), however many
-# the hours hold, and only those are read
+# a duplicate is always of another channel and a near-duplicate text: the newest appeal of each
+# other channel within the duplicate hours that shares a MinHash band with it (``appeal_bands``;
+# links.bands), however many the hours hold, and only those are read
 _BANDED = select(appeal_bands.c.appeal_no).where(
     appeal_bands.c.band.in_(bindparam("bands", expanding=True)),
+    appeal_bands.c.channel_id != bindparam("channel"),
     appeal_bands.c.received_at.between(bindparam("recent"), bindparam("at")),
 )
 _DUPLICATES = _way(
@@ -110,18 +111,26 @@ async def _with_texts(conn: AsyncConnection, candidates: Sequence[Candidate]) ->
 
 
 async def _band(conn: AsyncConnection, news: Sequence[Candidate], policy: LinkPolicy) -> None:
-    """Write the new appeals' bands, and drop those older than the duplicate hours before the newest
-    of them: the table holds the hours' appeals only."""
+    """Write the new appeals' bands (each the newest of its channel under them), and drop those older
+    than the duplicate hours before the newest of them: the table holds the hours' appeals only."""
     if not news:
         return
-    rows = [
-        {"band": band, "appeal_no": c.appeal_no, "received_at": c.received_at}
-        for c in news
-        for band in bands(c.minhash or signature(c.text))
-    ]
-    await conn.execute(
-        _insert(conn, appeal_bands).on_conflict_do_nothing(index_elements=["band", "appeal_no"]), rows
+    newest_first: dict[tuple[int, str], dict[str, Any]] = {}
+    for c in sorted(news, key=lambda c: c.received_at):  # one row a band and channel: the newest
+        for band in bands(c.minhash or signature(c.text)):
+            newest_first[(band, c.channel_id)] = {
+                "band": band,
+                "channel_id": c.channel_id,
+                "appeal_no": c.appeal_no,
+                "received_at": c.received_at,
+            }
+    stmt = _insert(conn, appeal_bands)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["band", "channel_id"],
+        set_={"appeal_no": stmt.excluded.appeal_no, "received_at": stmt.excluded.received_at},
+        where=appeal_bands.c.received_at <= stmt.excluded.received_at,  # an older one recorded late stays out
     )
+    await conn.execute(stmt, list(newest_first.values()))
     newest = max(c.received_at for c in news)
     await conn.execute(
         delete(appeal_bands).where(appeal_bands.c.received_at < newest - policy.duplicate_span)

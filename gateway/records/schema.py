@@ -173,13 +173,15 @@ appeal_links = Table(
     UniqueConstraint("appeal_no", "earlier_no", name="uq_appeal_links_pair"),
 )
 
-# the MinHash bands of the appeals of the last duplicate hours (gateway.records.repeats): an appeal's
-# near-duplicates are those sharing a band, found without reading the hours' other appeals
+# the MinHash bands of the last duplicate hours, the newest appeal of each channel under each band
+# (gateway.records.repeats): an appeal's near-duplicates of other channels are those sharing a band,
+# found without reading the hours' other appeals, however often their text has been seen
 appeal_bands = Table(
     "appeal_bands",
     metadata,
     Column("band", BigInteger, primary_key=True),
-    Column("appeal_no", String(40), primary_key=True),
+    Column("channel_id", String(64), primary_key=True),
+    Column("appeal_no", String(40), nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
 )
 

@@ -144,10 +144,45 @@ async def test_the_bands_are_kept_for_the_duplicate_hours_only(engine: AsyncEngi
     await seed(engine, [*early, late])
     async with engine.begin() as conn:
         await link_new(conn, [f"BB-20261102-{i + 100:06d}" for i in range(3)], *_AT)
-    assert await _banded(engine) == {f"BB-20261102-{i + 100:06d}": BANDS for i in range(3)}
+    banded = await _banded(engine)  # similar texts of one channel: a band keeps the newest
+    assert banded["BB-20261102-000102"] == BANDS and set(banded) <= {
+        f"BB-20261102-{i + 100:06d}" for i in range(3)
+    }
     async with engine.begin() as conn:  # seven hours later: the first three are past the six hours
         await link_new(conn, ["BB-20261102-000001"], LinkPolicy(), T0 + timedelta(hours=8))
     assert await _banded(engine) == {"BB-20261102-000001": BANDS}
+
+
+async def test_a_text_sent_hundreds_of_times_keeps_one_row_a_band_and_channel(engine: AsyncEngine) -> None:
+    """A template sent 300 times through one channel within the hours: its bands hold the newest
+    only, so an appeal of another channel reads one row a band (it read all 300 under each of its
+    21 bands, and the look-up grew with how often a text had been seen), and it is still linked as
+    a duplicate, of the newest."""
+    flood = [
+        appeal_hash(
+            f"BB-20261102-{i + 1:06d}",
+            content=PIPE,
+            received_at=T0 + timedelta(seconds=i),
+            channel="phone-12345",
+        )
+        for i in range(300)
+    ]
+    await seed(engine, flood)
+    async with engine.begin() as conn:
+        await link_new(conn, [f"BB-20261102-{i + 1:06d}" for i in range(300)], *_AT)
+    assert await _banded(engine) == {"BB-20261102-000300": BANDS}
+    wechat = appeal_hash(
+        "BB-20261102-000301",
+        content=PIPE_AGAIN,
+        received_at=T0 + timedelta(minutes=30),
+        channel="wechat-bengbu",
+    )
+    await seed(engine, [wechat])
+    async with engine.begin() as conn:
+        await link_new(conn, ["BB-20261102-000301"], LinkPolicy(), T0 + timedelta(hours=1))
+    duplicates = {(new, old) for new, old, kind in await _pairs(engine) if kind == "duplicate"}
+    assert duplicates == {("BB-20261102-000301", "BB-20261102-000300")}
+    assert (await _banded(engine))["BB-20261102-000301"] == BANDS  # its own channel's rows beside
 
 
 async def _banded(engine: AsyncEngine) -> dict[str, int]:
@@ -159,7 +194,7 @@ async def _banded(engine: AsyncEngine) -> dict[str, int]:
 
 
 async def test_appeals_recorded_before_the_bands_are_found_as_duplicates(database_url: str) -> None:
-    """Migration 0008 bands the appeals of the day before the newest recorded one."""
+    """Migrations 0008 and 0009 band the appeals of the day before the newest recorded one."""
     engine = make_engine(database_url)
 
     def back_to_0007(connection: Connection) -> None:
