@@ -115,10 +115,10 @@ async def _band(conn: AsyncConnection, news: Sequence[Candidate], policy: LinkPo
     than the duplicate hours before the newest of them: the table holds the hours' appeals only."""
     if not news:
         return
-    newest_first: dict[tuple[int, str], dict[str, Any]] = {}
+    newest_of_channel: dict[tuple[int, str], dict[str, Any]] = {}
     for c in sorted(news, key=lambda c: c.received_at):  # one row a band and channel: the newest
         for band in bands(c.minhash or signature(c.text)):
-            newest_first[(band, c.channel_id)] = {
+            newest_of_channel[(band, c.channel_id)] = {
                 "band": band,
                 "channel_id": c.channel_id,
                 "appeal_no": c.appeal_no,
@@ -130,7 +130,7 @@ async def _band(conn: AsyncConnection, news: Sequence[Candidate], policy: LinkPo
         set_={"appeal_no": stmt.excluded.appeal_no, "received_at": stmt.excluded.received_at},
         where=appeal_bands.c.received_at <= stmt.excluded.received_at,  # an older one recorded late stays out
     )
-    await conn.execute(stmt, list(newest_first.values()))
+    await conn.execute(stmt, list(newest_of_channel.values()))
     newest = max(c.received_at for c in news)
     await conn.execute(
         delete(appeal_bands).where(appeal_bands.c.received_at < newest - policy.duplicate_span)
