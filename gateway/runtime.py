@@ -96,6 +96,7 @@ class Runtime:
             SupervisionUpdates(self),
             wake,
         ]
+        self.records = Records(self, self.database_url) if self.database_url else None
         self.loop = Loop(
             self.redis,
             self.keys,
@@ -104,6 +105,7 @@ class Runtime:
             listeners=listeners,
             is_emergency=self._is_emergency,
             briefing=UnitBriefing(self),  # repeats and supervision in the assignment
+            archive=self.records,  # appeals past retention
         )
         self.deliverer = DeliveryWorker(
             self.deliveries,
@@ -132,9 +134,6 @@ class Runtime:
             if channel.enabled and channel.settings is not None:
                 cls = self.registry.kinds[channel.kind]
                 self.adapters[channel.id] = cls(channel.id, channel.settings, context)
-        self.records = Records(self, self.database_url) if self.database_url else None
-        if self.records is not None:
-            self.loop.archive = self.records
 
     @property
     def appeals(self) -> Loop:

@@ -55,6 +55,7 @@ class Intake:
         clock: Callable[[], datetime],
         listeners: Sequence[LoopListener] = (),
         is_emergency: Callable[[AppealDraft], bool] = lambda _draft: False,
+        archive: Archive | None = None,
     ) -> None:
         self.redis = redis
         self.is_emergency = is_emergency
@@ -66,8 +67,8 @@ class Intake:
         self.clock = clock
         self.listeners = tuple(listeners)
         self.scripts = Scripts(redis)
-        self.archive: Archive | None = None
-        """The record, where appeals are still found past retention (set by the runtime)."""
+        self.archive = archive
+        """The record, where appeals are still found past retention (None: Redis alone)."""
 
     def _told(self, appeal_no: str, channel_id: str, event: HistoryEvent) -> None:
         step = Stepped(appeal_no, channel_id, event)

@@ -22,7 +22,7 @@ from gateway.delivery.sender import EVENT_ASSIGNED, EVENT_REOPENED, SendResult
 from gateway.errors import BadRequest, Conflict, Forbidden, NotFound, StorageUnavailable
 from gateway.loop.effects import UnitReport, assignment_of, unit_effect
 from gateway.loop.events import HistoryEvent, Stepped
-from gateway.loop.intake import Intake
+from gateway.loop.intake import Archive, Intake
 from gateway.loop.record import AppealRecord, deadline_fields, dumps
 from gateway.loop.states import OPERATOR_STEPS, UNIT_STEPS, State, Step, step
 from gateway.sla import Deadlines, deadlines, extend
@@ -102,6 +102,7 @@ class Loop(Intake):
         listeners: Sequence[LoopListener] = (),
         is_emergency: Callable[[AppealDraft], bool] = lambda _draft: False,
         briefing: Briefing | None = None,
+        archive: Archive | None = None,
     ) -> None:
         first = config()
         super().__init__(
@@ -113,6 +114,7 @@ class Loop(Intake):
             clock=clock,
             listeners=listeners,
             is_emergency=is_emergency,
+            archive=archive,
         )
         self.config = config
         self.briefing = briefing
