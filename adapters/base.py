@@ -64,6 +64,26 @@ def raise_if_cancelled() -> None:
         raise asyncio.CancelledError
 
 
+async def wait_event(event: asyncio.Event, seconds: float) -> bool:
+    """Wait until ``event`` is set, at most ``seconds``; True when it was set. A background loop
+    sleeps with this: a cancel always stops it, where ``asyncio.wait_for`` on Python 3.11 drops a
+    cancel that lands as the event is set (the loop then runs on, and a stop waits for it)."""
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
+async def stop_task(task: asyncio.Task[Any], seconds: float) -> bool:
+    """Cancel ``task`` and wait at most ``seconds`` for it to end; True when it ended. Never
+    waits longer, even for a task that will not stop (``asyncio.wait_for`` waits for ever then)."""
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=seconds)
+    return bool(done)
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a kind does, declared up front (the conformance kit picks its checks from this)."""

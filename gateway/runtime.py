@@ -231,10 +231,17 @@ class Runtime:
             await self.records.stop()
 
     async def _close(self, channel_id: str, adapter: Adapter) -> None:  # type: ignore[type-arg]
-        try:
-            await asyncio.wait_for(adapter.aclose(), STOP_TIMEOUT)
-        except Exception as e:  # one adapter that cannot close must not keep the others open
-            structlog.get_logger("runtime").warning("adapter.close_failed", channel=channel_id, error=repr(e))
+        # In a task of its own: one adapter that cannot close must not keep the others open.
+        # Waited for, never awaited: a close that will not end is left behind, not waited on for ever.
+        closing = asyncio.create_task(adapter.aclose(), name=f"close:{channel_id}")
+        done, _ = await asyncio.wait([closing], timeout=STOP_TIMEOUT)
+        error = "TimeoutError()" if not done else None
+        if done and not closing.cancelled() and closing.exception() is not None:
+            error = repr(closing.exception())
+        if not done:
+            closing.cancel()
+        if error is not None:
+            structlog.get_logger("runtime").warning("adapter.close_failed", channel=channel_id, error=error)
 
 
 class WakeDelivery(LoopListener):

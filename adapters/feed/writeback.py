@@ -18,7 +18,6 @@ so the platform can drop a repeat of a write-back it had already taken.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 from collections.abc import Callable
@@ -29,7 +28,7 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
-from adapters.base import raise_if_cancelled
+from adapters.base import raise_if_cancelled, wait_event
 from adapters.feed.client import FeedClient
 from adapters.feed.config import WritebackSettings
 from adapters.feed.decode import writeback_body
@@ -114,8 +113,7 @@ class WritebackSender:
                 raise_if_cancelled()
                 self.log.exception("feed.writeback_sender_failed")
                 wait = store_backoff
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=max(wait, 0.01))
+            await wait_event(self.wake, max(wait, 0.01))
 
     async def send_due(self) -> float:
         """Send every due item (the first pending item of each work order); the wait until the next."""

@@ -25,7 +25,15 @@ from email.utils import parseaddr
 
 from redis.exceptions import RedisError
 
-from adapters.base import Adapter, AdapterContext, AnswerResult, Capabilities, CheckResult, InboundMessage
+from adapters.base import (
+    Adapter,
+    AdapterContext,
+    AnswerResult,
+    Capabilities,
+    CheckResult,
+    InboundMessage,
+    stop_task,
+)
 from adapters.mailbox import compose
 from adapters.mailbox.client import Folder, ImapSession, SmtpSender
 from adapters.mailbox.config import MailboxConfig
@@ -85,9 +93,8 @@ class MailboxAdapter(Adapter[MailboxConfig]):
         self._stopping = True
         if task is None:
             return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 5.0)
+        if not await stop_task(task, 5.0):
+            self.log.warning("mailbox.poller_not_stopped")
 
     async def health(self) -> dict[str, str]:
         data = await self.context.redis.hgetall(self.state_key("health"))

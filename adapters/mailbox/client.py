@@ -8,10 +8,13 @@ recipient the SMTP server refuses for good is :class:`BadMessage`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import ssl
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import TypeVar
 
 import aioimaplib
 import aiosmtplib
@@ -20,6 +23,7 @@ from adapters.mailbox.config import MailboxConfig
 from gateway.errors import AdapterAuthError, BadMessage, TransientError
 
 _IMAP_ERRORS = (aioimaplib.AioImapException, OSError, asyncio.TimeoutError, ConnectionError)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,29 @@ class ImapSession:
     def _connection_lost(self, exc: Exception | None) -> None:
         self.lost.set()
 
+    async def _io(self, what: str, exchange: Awaitable[T], seconds: float | None = None) -> T:
+        """One IMAP exchange: its result, or TransientError as soon as the connection drops or
+        after ``seconds`` (``timeout_seconds``). aioimaplib ends no command when the connection is
+        lost, and waits for IDLE's start without a timeout: a server that dies mid-command would
+        leave the poller waiting for ever, reporting nothing."""
+        limit = self.settings.timeout_seconds if seconds is None else seconds
+        work = asyncio.ensure_future(exchange)
+        lost = asyncio.ensure_future(self.lost.wait())
+        try:
+            done, _ = await asyncio.wait({work, lost}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not work.done():
+                work.cancel()
+        if work in done:
+            try:
+                return work.result()
+            except _IMAP_ERRORS as e:
+                raise TransientError(f"IMAP {what}: {e!r}", retry_after=5.0) from e
+        if lost in done:
+            raise TransientError(f"IMAP {what}: the connection was dropped", retry_after=5.0)
+        raise TransientError(f"IMAP {what}: no answer within {limit:g} s", retry_after=5.0)
+
     async def _command(self, what: str, response: aioimaplib.Response) -> aioimaplib.Response:
         if response.result != "OK":
             detail = b" ".join(_lines(response)).decode("utf-8", "replace")[:200]
@@ -60,14 +87,14 @@ class ImapSession:
                 conn_lost_cb=self._connection_lost,
                 ssl_context=ssl.create_default_context() if s.tls == "ssl" else None,
             )
-            await self.client.wait_hello_from_server()
+            await self._io("greeting", self.client.wait_hello_from_server())
             if s.tls == "starttls":
                 await self._starttls()
-            login = await self.client.login(s.user, s.password.get_secret_value())
+            login = await self._io("LOGIN", self.client.login(s.user, s.password.get_secret_value()))
             if login.result != "OK":
                 detail = b" ".join(_lines(login)).decode("utf-8", "replace")[:200]
                 raise AdapterAuthError(f"the IMAP server refused the login of {s.user}: {detail}")
-            selected = await self._command("SELECT", await self.client.select(s.folder))
+            selected = await self._command("SELECT", await self._io("SELECT", self.client.select(s.folder)))
         except _IMAP_ERRORS as e:
             await self.close()
             raise TransientError(f"IMAP {s.imap_host}:{s.imap_port}: {e!r}", retry_after=5.0) from e
@@ -91,7 +118,7 @@ class ImapSession:
         """aioimaplib has no STARTTLS call: send it, then upgrade the transport in place."""
         assert self.client is not None
         protocol = self.client.protocol
-        response = await asyncio.wait_for(protocol.simple_command("STARTTLS"), self.settings.timeout_seconds)
+        response = await self._io("STARTTLS", protocol.simple_command("STARTTLS"))
         await self._command("STARTTLS", response)
         loop = asyncio.get_running_loop()
         transport = await loop.start_tls(
@@ -101,7 +128,7 @@ class ImapSession:
             server_hostname=self.settings.imap_host,
         )
         protocol.transport = transport
-        await asyncio.wait_for(protocol.capability(), self.settings.timeout_seconds)
+        await self._io("CAPABILITY", protocol.capability())
 
     @property
     def can_idle(self) -> bool:
@@ -109,10 +136,8 @@ class ImapSession:
 
     async def search(self, criteria: str) -> list[int]:
         assert self.client is not None
-        try:
-            response = await self._command("SEARCH", await self.client.uid_search(criteria, charset=None))
-        except _IMAP_ERRORS as e:
-            raise TransientError(f"IMAP SEARCH: {e!r}") from e
+        found = await self._io("SEARCH", self.client.uid_search(criteria, charset=None))
+        response = await self._command("SEARCH", found)
         uids: list[int] = []
         for line in _lines(response)[:-1]:
             uids.extend(int(t) for t in line.split() if t.isdigit())
@@ -121,10 +146,8 @@ class ImapSession:
     async def size(self, uid: int) -> int | None:
         """RFC822.SIZE of a message; None when it is gone."""
         assert self.client is not None
-        try:
-            response = await self._command("FETCH", await self.client.uid("fetch", str(uid), "(RFC822.SIZE)"))
-        except _IMAP_ERRORS as e:
-            raise TransientError(f"IMAP FETCH: {e!r}") from e
+        fetched = await self._io("FETCH", self.client.uid("fetch", str(uid), "(RFC822.SIZE)"))
+        response = await self._command("FETCH", fetched)
         for line in _lines(response):
             if re.search(rb"\bUID %d\b" % uid, line) or b"FETCH" in line:
                 found = re.search(rb"RFC822\.SIZE (\d+)", line)
@@ -135,10 +158,8 @@ class ImapSession:
     async def fetch(self, uid: int) -> bytes | None:
         """The whole message, without setting \\Seen; None when it is gone."""
         assert self.client is not None
-        try:
-            response = await self._command("FETCH", await self.client.uid("fetch", str(uid), "(BODY.PEEK[])"))
-        except _IMAP_ERRORS as e:
-            raise TransientError(f"IMAP FETCH: {e!r}") from e
+        fetched = await self._io("FETCH", self.client.uid("fetch", str(uid), "(BODY.PEEK[])"))
+        response = await self._command("FETCH", fetched)
         for line in response.lines:
             if isinstance(line, bytearray):
                 return bytes(line)
@@ -146,47 +167,33 @@ class ImapSession:
 
     async def mark_seen(self, uid: int) -> None:
         assert self.client is not None
-        try:
-            await self.client.uid("store", str(uid), "+FLAGS.SILENT", r"(\Seen)")
-        except _IMAP_ERRORS as e:
-            raise TransientError(f"IMAP STORE: {e!r}") from e
+        await self._io("STORE", self.client.uid("store", str(uid), "+FLAGS.SILENT", r"(\Seen)"))
 
     async def wait_for_mail(self, seconds: float) -> None:
         """Wait in IDLE until the server announces new mail (EXISTS) or ``seconds`` pass."""
         assert self.client is not None
         client = self.client
+        idle = await self._io("IDLE", client.idle_start(timeout=seconds))
         try:
-            idle = await client.idle_start(timeout=seconds)
-            try:
-                while True:
-                    push = asyncio.ensure_future(client.wait_server_push(timeout=seconds + 5))
-                    lost = asyncio.ensure_future(self.lost.wait())
-                    done, _ = await asyncio.wait({push, lost}, return_when=asyncio.FIRST_COMPLETED)
-                    if push not in done:
-                        push.cancel()
-                        raise TransientError("the IMAP connection was dropped")
-                    lost.cancel()
-                    lines = push.result()
-                    if lines == aioimaplib.STOP_WAIT_SERVER_PUSH:
-                        return
-                    if any(re.search(rb"\d+ (EXISTS|RECENT)", bytes(line)) for line in lines):
-                        return
-                    # Dovecot also pushes "OK Still here": keep waiting
-            finally:
-                if self.lost.is_set():
-                    idle.cancel()
-                elif client.has_pending_idle():
-                    client.idle_done()
-                    await asyncio.wait_for(idle, self.settings.timeout_seconds)
-        except _IMAP_ERRORS as e:
-            raise TransientError(f"IMAP IDLE: {e!r}") from e
+            while True:
+                push = client.wait_server_push(timeout=seconds + 5)
+                lines = await self._io("IDLE", push, seconds + 10)
+                if lines == aioimaplib.STOP_WAIT_SERVER_PUSH:
+                    return
+                if any(re.search(rb"\d+ (EXISTS|RECENT)", bytes(line)) for line in lines):
+                    return
+                # Dovecot also pushes "OK Still here": keep waiting
+        finally:
+            if self.lost.is_set():
+                idle.cancel()
+            elif client.has_pending_idle():
+                client.idle_done()
+                with contextlib.suppress(TransientError):  # an error in flight is the one to tell
+                    await self._io("DONE", idle)
 
     async def noop(self) -> None:
         assert self.client is not None
-        try:
-            await self._command("NOOP", await self.client.noop())
-        except _IMAP_ERRORS as e:
-            raise TransientError(f"IMAP NOOP: {e!r}") from e
+        await self._command("NOOP", await self._io("NOOP", self.client.noop()))
 
     async def close(self) -> None:
         client, self.client = self.client, None

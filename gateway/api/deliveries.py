@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from datetime import datetime
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import AwareDatetime, Field
 
+from adapters.base import wait_event
 from gateway.api.declare import Declared, operation
 from gateway.api.operators import require_operator
 from gateway.api.units import authenticate_unit
@@ -143,8 +143,7 @@ async def inbox(request: web.Request, query: InboxQuery) -> web.Response:
         if ids or left <= 0 or stopping.is_set() or _gone(request):
             break
         # A long poll over Redis, shared by every gateway process; a stop wakes it at once.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), min(POLL, left))
+        await wait_event(stopping, min(POLL, left))
     events = [e for e in [await _event(runtime, text(i)) for i in ids] if e is not None]
     return json_response({"count": len(events), "events": events})
 

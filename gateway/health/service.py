@@ -13,7 +13,6 @@ index is kept by the loop's own scripts.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from redis.exceptions import RedisError
 
+from adapters.base import wait_event
 from gateway import supervision
 from gateway.delivery.sender import EVENT_OVERDUE
 from gateway.health.notify import AlertPoster
@@ -95,8 +95,7 @@ class HealthService(LoopListener):
 
     async def _flush_every_second(self) -> None:
         while not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), FLUSH_SECONDS)
+            await wait_event(self._stopping, FLUSH_SECONDS)
             await self.flush()
 
     # --- reports -----------------------------------------------------------------------------
@@ -201,8 +200,7 @@ class HealthService(LoopListener):
                 log.warning("health.evaluate_failed", error=type(e).__name__)
             except Exception:  # the monitor never dies silently
                 log.exception("health.evaluate_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._monitor_stopping.wait(), self.interval)
+            await wait_event(self._monitor_stopping, self.interval)
 
     async def start(self) -> None:
         enabled = [c.id for c in self.runtime.config.channels if c.enabled]

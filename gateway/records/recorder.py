@@ -10,7 +10,6 @@ makes the recorder wait and retry the same batch; intake and delivery, which onl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 import time
@@ -24,6 +23,7 @@ from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.base import wait_event
 from gateway.records.hot import Context, new_appeals, snapshot, store
 from gateway.records.links import Link
 from gateway.records.repeats import link_new
@@ -191,8 +191,7 @@ class Recorder:
 
     async def _sleep(self, seconds: float) -> None:
         self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+        await wait_event(self._wake, seconds)
 
     def stop(self) -> None:
         self.stopping = True

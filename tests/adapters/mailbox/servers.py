@@ -102,6 +102,13 @@ service lmtp {{
 """
 
 
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 @dataclass
 class Dovecot:
     root: Path
@@ -182,7 +189,9 @@ class Dovecot:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
-        psutil.wait_procs(processes, timeout=5)
+        deadline = time.monotonic() + 5
+        while any(_alive(p) for p in processes) and time.monotonic() < deadline:
+            time.sleep(0.01)  # killed: they are gone once the kernel says so (a zombie is gone)
 
     def stop(self) -> None:
         self.stop_process()

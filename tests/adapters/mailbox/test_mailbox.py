@@ -8,7 +8,6 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from pathlib import Path
 
-import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
@@ -258,11 +257,6 @@ async def test_a_refused_login_parks_the_channel(world: MailWorld) -> None:
     await world.adapter.aclose()  # idempotent
 
 
-@pytest.mark.skip(
-    reason="known broken since 2026-12-02 in the whole suite only: after Dovecot's processes are killed"
-    " the adapter logs nothing and never reports 'reconnecting' within 20 s, while the test passes"
-    " alone and with tests/adapters/; the cause is not found yet (next session, issue 12's poller health)"
-)
 async def test_reconnects_with_backoff_after_a_dropped_connection(world: MailWorld) -> None:
     await world.start()
     await eventually(lambda: _health_with(world, "state", "connected"), RESTART)
