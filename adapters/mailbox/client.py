@@ -79,6 +79,7 @@ class ImapSession:
 
     async def open(self) -> Folder:
         s = self.settings
+        server = f"{s.imap_host}:{s.imap_port}"  # errors of the connection name the server
         try:
             self.client = aioimaplib.IMAP4(
                 s.imap_host,
@@ -87,14 +88,14 @@ class ImapSession:
                 conn_lost_cb=self._connection_lost,
                 ssl_context=ssl.create_default_context() if s.tls == "ssl" else None,
             )
-            await self._io("greeting", self.client.wait_hello_from_server())
+            await self._io(server, self.client.wait_hello_from_server())
             if s.tls == "starttls":
                 await self._starttls()
-            login = await self._io("LOGIN", self.client.login(s.user, s.password.get_secret_value()))
+            login = await self._io(server, self.client.login(s.user, s.password.get_secret_value()))
             if login.result != "OK":
                 detail = b" ".join(_lines(login)).decode("utf-8", "replace")[:200]
                 raise AdapterAuthError(f"the IMAP server refused the login of {s.user}: {detail}")
-            selected = await self._command("SELECT", await self._io("SELECT", self.client.select(s.folder)))
+            selected = await self._command("SELECT", await self._io(server, self.client.select(s.folder)))
         except _IMAP_ERRORS as e:
             await self.close()
             raise TransientError(f"IMAP {s.imap_host}:{s.imap_port}: {e!r}", retry_after=5.0) from e
