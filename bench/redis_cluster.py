@@ -43,6 +43,7 @@ class LocalCluster:
         self.ports: list[int] = []
         self.bus_ports: list[int] = []
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.server = ""  # the redis-server binary, found by start()
 
     @property
     def url(self) -> str:
@@ -52,21 +53,11 @@ class LocalCluster:
         server = redis_server()
         if server is None:
             raise FileNotFoundError("redis-server is not installed")
+        self.server = server
         for i in range(self.masters):
-            port, bus = _free_port(), _free_port()
-            data = self.directory / f"node-{i}"
-            data.mkdir(parents=True, exist_ok=True)
-            command = [
-                server, "--port", str(port), "--bind", HOST, "--cluster-enabled", "yes",
-                "--cluster-port", str(bus), "--cluster-config-file", str(data / "nodes.conf"),
-                "--cluster-node-timeout", "2000", "--dir", str(data), "--save", "", "--appendonly", "no",
-                "--protected-mode", "no",
-            ]  # fmt: skip
-            self.ports.append(port)
-            self.bus_ports.append(bus)
-            self.processes.append(
-                subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            )
+            self.ports.append(0)
+            self.bus_ports.append(0)
+            self.processes.append(self._spawn(i))
         try:
             self._form()
         except BaseException:
@@ -74,14 +65,32 @@ class LocalCluster:
             raise
         return self
 
+    def _spawn(self, i: int) -> subprocess.Popen[bytes]:
+        """Node ``i`` on two free ports (chosen anew each time: another process may take a port
+        between its choice and the bind, and then this node exits)."""
+        port, bus = _free_port(), _free_port()
+        data = self.directory / f"node-{i}"
+        data.mkdir(parents=True, exist_ok=True)
+        (data / "nodes.conf").unlink(missing_ok=True)
+        command = [
+            self.server, "--port", str(port), "--bind", HOST, "--cluster-enabled", "yes",
+            "--cluster-port", str(bus), "--cluster-config-file", str(data / "nodes.conf"),
+            "--cluster-node-timeout", "2000", "--dir", str(data), "--save", "", "--appendonly", "no",
+            "--protected-mode", "no",
+        ]  # fmt: skip
+        self.ports[i], self.bus_ports[i] = port, bus
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
     def _node(self, port: int) -> redis.Redis:
         return redis.Redis(host=HOST, port=port, socket_timeout=5)
 
     def _form(self) -> None:
         deadline = time.monotonic() + self.ready_within
-        nodes = [self._node(port) for port in self.ports]
-        for node in nodes:
+        for i in range(self.masters):
             while True:
+                if self.processes[i].poll() is not None:  # it could not bind: other ports
+                    self.processes[i] = self._spawn(i)
+                node = self._node(self.ports[i])
                 try:
                     node.ping()
                     break
@@ -89,6 +98,9 @@ class LocalCluster:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.02)
+                finally:
+                    node.close()
+        nodes = [self._node(port) for port in self.ports]
         share = SLOTS // self.masters
         for i, node in enumerate(nodes):
             last = SLOTS - 1 if i == self.masters - 1 else (i + 1) * share - 1
