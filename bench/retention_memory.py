@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.retention_memory [--appeals 20000] [--every 5000] [--retention-days 0]
                                                [--concurrency 32] [--max-lag 2000]
                                                [--sqlite-cache-mb 64] [--sqlite-mmap-mb 1024]
-                                               [--log-level WARNING] [--trace-memory]
+                                               [--log-level WARNING] [--trace-memory] [--trim-probe]
 
 Runs the gateway's runtime in this process (dispatch and delivery workers, the recorder into SQLite
 in a temporary directory, retention) on an embedded Redis, with a local receiver answering every
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import gc
 import json
 import os
@@ -34,6 +35,7 @@ from typing import Any
 
 import psutil
 from aiohttp import web
+from sqlalchemy import event
 
 from adapters.base import InboundMessage
 from bench._common import ROOT, read_jsonl, serve_on_loopback
@@ -83,6 +85,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
     runtime.adapters.clear()  # no pollers: appeals come in below
     texts = [(m["title"], m["text"] or m["title"]) for m in read_jsonl("messages-hot.jsonl")]
     await runtime.start()
+    statements = count_statements(runtime)
     process = psutil.Process()
     redis_process = psutil.Process(embedded._server.pid)
     rows = []
@@ -133,12 +136,18 @@ async def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
                         "redis_cpu_ms_per_appeal": round(per_appeal[1], 2),
                         # SQLite connections open (each has its own page cache, in the heap)
                         "db_connections": database_connections(runtime),
+                        # what SQLite itself holds in the heap (page cache, prepared statements, schema)
+                        "sqlite_mb": sqlite_memory_mb(),
+                        "distinct_sql": len(statements),
                         "keys_by_kind": await kinds_of_keys(runtime),
                         "held_by_state": await held_by_state(runtime),
                     }
                 )
                 if args.trace_memory:
                     rows[-1]["python_heap"], traced = python_heap_growth(traced)
+                if args.trim_probe:  # what of the heap is freed memory the allocator keeps
+                    ctypes.CDLL("libc.so.6").malloc_trim(0)
+                    rows[-1]["anon_after_trim_mb"] = rss_parts()["anon_mb"]
                 print(json.dumps(rows[-1]), flush=True)
     finally:
         await runtime.stop()
@@ -158,6 +167,28 @@ def python_heap_growth(before: Any) -> tuple[dict[str, Any], Any]:
     ]
     traced = round(sum(stat.size for stat in now.statistics("filename")) / 2**20, 1)
     return {"traced_mb": traced, "grown": grown}, now
+
+
+def sqlite_memory_mb() -> float | None:
+    """sqlite3_memory_used() of the SQLite library this process runs (None where it is not found)."""
+    try:
+        library = ctypes.CDLL("libsqlite3.so.0")
+    except OSError:
+        return None
+    library.sqlite3_memory_used.restype = ctypes.c_int64
+    return round(library.sqlite3_memory_used() / 2**20, 1)
+
+
+def count_statements(runtime: Runtime) -> set[int]:
+    """The distinct SQL texts the record sends (each is a statement SQLite prepares and keeps)."""
+    seen: set[int] = set()
+    if runtime.records is not None:
+
+        def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            seen.add(hash(statement))
+
+        event.listen(runtime.records.engine.sync_engine, "before_cursor_execute", note)
+    return seen
 
 
 def database_connections(runtime: Runtime) -> int | None:
@@ -241,6 +272,11 @@ def main() -> None:
     parser.add_argument("--log-level", default="WARNING", help="the gateway's log level (HOTLINE_LOG_LEVEL)")
     parser.add_argument(
         "--trace-memory", action="store_true", help="trace Python's allocations (slower): what grew, by line"
+    )
+    parser.add_argument(
+        "--trim-probe",
+        action="store_true",
+        help="at each row, give freed memory back (glibc malloc_trim) and report the heap after it",
     )
     args = parser.parse_args()
     if args.trace_memory:

@@ -15,6 +15,7 @@ from gateway.accounts.mask import has_contact, known_of, mask_appeal, mask_histo
 from gateway.accounts.store import Role
 from gateway.errors import Forbidden
 from gateway.loop import AppealRecord
+from gateway.records.db import padded
 from gateway.records.schema import appeals
 from gateway.records.search import SearchQuery
 from gateway.runtime import Runtime
@@ -102,7 +103,7 @@ async def search_view(request: web.Request, found: dict[str, Any]) -> dict[str, 
     numbers = [item["appeal_no"] for item in found["items"]]
     async with runtime.records.engine.connect() as conn:
         rows = await conn.execute(
-            select(appeals.c.appeal_no, appeals.c.appeal).where(appeals.c.appeal_no.in_(numbers))
+            select(appeals.c.appeal_no, appeals.c.appeal).where(appeals.c.appeal_no.in_(padded(numbers)))
         )
         known = {row.appeal_no: known_of(row.appeal) for row in rows}
     items = [

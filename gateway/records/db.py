@@ -11,14 +11,15 @@ cover DDL), so a migration that fails leaves the schema as it was.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+T = TypeVar("T")
 SQLITE_FILE = "hotline.db"
 SQLITE_CONNECTIONS = 5  # the recorder, retention, repeat review and the API's reads; no overflow
 
@@ -67,6 +68,17 @@ def make_engine(url: str, *, sqlite_cache_mb: int = 64, sqlite_mmap_mb: int = 10
         connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def padded(values: Sequence[T]) -> list[T]:
+    """``values`` made as long as the next power of two by repeating the last one, for an
+    ``IN (...)``: each length of an IN list is a statement of its own, which the database prepares
+    and keeps (pysqlite keeps 128 per connection, asyncpg 100), so lists of every length up to a
+    batch's grew the heap for the first hundred thousand appeals. A repeated value changes no IN."""
+    if not values:
+        return []
+    size = 1 << (len(values) - 1).bit_length()
+    return [*values, *[values[-1]] * (size - len(values))]
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:

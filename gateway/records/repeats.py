@@ -18,6 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gateway.records.db import padded
 from gateway.records.links import Candidate, Link, LinkPolicy, bands, decide, explain, rank, signature
 from gateway.records.schema import appeal_bands, appeal_links, appeals
 from gateway.records.write import _insert
@@ -80,7 +81,7 @@ async def _candidates(conn: AsyncConnection, new: Candidate, policy: LinkPolicy)
             {
                 "recent": new.received_at - policy.duplicate_span,
                 "channel": new.channel_id,
-                "bands": bands(new.minhash or signature(new.text)),
+                "bands": padded(bands(new.minhash or signature(new.text))),
             },
         )
     ]
@@ -103,7 +104,7 @@ async def _with_texts(conn: AsyncConnection, candidates: Sequence[Candidate]) ->
     if not candidates:
         return []
     nos = [c.appeal_no for c in candidates]
-    texts = {row.appeal_no: row for row in await conn.execute(_TEXTS, {"nos": nos})}
+    texts = {row.appeal_no: row for row in await conn.execute(_TEXTS, {"nos": padded(nos)})}
     return [
         replace(one, subject=texts[one.appeal_no].subject, content=texts[one.appeal_no].content)
         for one in candidates
@@ -147,7 +148,7 @@ async def link_new(
     found: list[Link] = []
     signed: list[dict[str, Any]] = []
     news = []
-    for row in (await conn.execute(_NEW, {"nos": list(appeal_nos)})).all():
+    for row in (await conn.execute(_NEW, {"nos": padded(list(appeal_nos))})).all():
         new = Candidate(*row)  # its signature written with its row (rows.appeal_row)
         news.append(new if new.minhash else replace(new, minhash=signature(new.text)))
     await _band(conn, news, policy)  # all of them first: one of the batch can duplicate another
@@ -295,7 +296,8 @@ def _stands(rows: Iterable[Any]) -> dict[str, dict[str, Any]]:
 
 
 async def _standing(conn: AsyncConnection, appeal_nos: Sequence[str]) -> dict[str, dict[str, Any]]:
-    query = _LINKS.where(appeal_links.c.appeal_no.in_(list(appeal_nos)), appeal_links.c.status != "unlinked")
+    listed = appeal_links.c.appeal_no.in_(padded(list(appeal_nos)))
+    query = _LINKS.where(listed, appeal_links.c.status != "unlinked")
     return _stands(await conn.execute(query))
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Select, func, select, update
 
+from gateway.records.db import padded
 from gateway.records.hot import Context, delivery_ids, read_histories, read_raw, snapshot, store
 from gateway.records.schema import appeal_events, appeals
 
@@ -84,7 +85,7 @@ class Retention:
                 (
                     await conn.execute(
                         select(appeal_events.c.appeal_no, func.count())
-                        .where(appeal_events.c.appeal_no.in_(due))
+                        .where(appeal_events.c.appeal_no.in_(padded(due)))
                         .group_by(appeal_events.c.appeal_no)
                     )
                 ).all()
@@ -126,6 +127,6 @@ class Retention:
         if dropped:
             async with self.engine.begin() as conn:
                 await conn.execute(
-                    update(appeals).where(appeals.c.appeal_no.in_(dropped)).values(dropped_at=now)
+                    update(appeals).where(appeals.c.appeal_no.in_(padded(dropped))).values(dropped_at=now)
                 )
         return len(dropped)

@@ -5,10 +5,11 @@ bands of the duplicate hours, not from reading the hours' appeals."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from alembic import command
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.records import write
@@ -225,3 +226,29 @@ async def test_appeals_recorded_before_the_bands_are_found_as_duplicates(databas
         assert ("BB-20261102-000002", "BB-20261102-000001", "duplicate") in await _pairs(engine)
     finally:
         await engine.dispose()
+
+
+async def test_batches_of_every_size_make_few_statements(engine: AsyncEngine) -> None:
+    """The database prepares and keeps each distinct statement (pysqlite 128 per connection, asyncpg
+    100): an IN list of every length up to a batch's was a statement of its own, and the heap grew
+    for the first hundred thousand appeals. Lists are padded to a power of two: at most seven
+    lengths for batches of 1 to 33 appeals."""
+    numbers = [f"BB-20261102-{i + 1:06d}" for i in range(33)]
+    await seed(engine, [appeal_hash(no, content=LITTER + no, received_at=T0, area="a") for no in numbers])
+    texts: set[str] = set()
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        texts.add(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", note)
+    try:
+        for size in range(1, 34):
+            async with engine.begin() as conn:
+                await link_new(conn, numbers[:size], *_AT)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", note)
+    shapes: dict[str, int] = {}
+    for statement in texts:
+        shape = re.sub(r"(\?|\$\d+)(, (\?|\$\d+))*", "...", statement)  # the list's length left out
+        shapes[shape] = shapes.get(shape, 0) + 1
+    assert shapes and max(shapes.values()) <= 7, shapes
