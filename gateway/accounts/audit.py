@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.errors import TransientError
+from gateway.records.db import writing
 from gateway.records.schema import audit
 from gateway.records.search import _moment
 from normalizer import SHANGHAI
@@ -56,7 +57,7 @@ async def write(
         log.warning("audit.unrecorded", **{k: v for k, v in row.items() if k != "at"})
         return
     try:
-        async with engine.begin() as conn:
+        async with writing(engine) as conn:
             await conn.execute(insert(audit).values(row))
     except (SQLAlchemyError, OSError) as e:
         log.error("audit.write_failed", action=action, appeal_no=appeal_no, error=type(e).__name__)

@@ -14,6 +14,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.accounts.store import BOOTSTRAP, Role, token_sha256
+from gateway.records.db import writing
 from gateway.records.schema import accounts, sessions
 
 COOKIE = "hotline_session"
@@ -37,7 +38,7 @@ class SessionStore:
         """A new session of the account: (the cookie's token, the session)."""
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         expires = now + LIFETIME
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             await conn.execute(delete(sessions).where(sessions.c.expires_at <= now))
             await conn.execute(
                 insert(sessions).values(
@@ -74,5 +75,5 @@ class SessionStore:
         return Session(row.account, Role(row.role), row.csrf, row.expires_at)
 
     async def close(self, token: str) -> None:
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             await conn.execute(delete(sessions).where(sessions.c.token_sha256 == token_sha256(token)))

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.errors import BadRequest, Conflict, NotFound
+from gateway.records.db import writing
 from gateway.records.schema import accounts, sessions
 
 TOKEN_PREFIX = "hlk_"
@@ -81,7 +82,7 @@ class AccountStore:
             "updated_at": now,
         }
         try:
-            async with self.engine.begin() as conn:
+            async with writing(self.engine) as conn:
                 await conn.execute(insert(accounts).values(row))
         except IntegrityError:
             raise Conflict(f"an account {name!r} exists already") from None
@@ -96,7 +97,7 @@ class AccountStore:
         ]
 
     async def _set(self, name: str, now: datetime, *, end_sessions: bool = False, **values: object) -> None:
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             result = await conn.execute(
                 update(accounts).where(accounts.c.name == name).values(updated_at=now, **values)
             )

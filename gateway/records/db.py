@@ -11,15 +11,17 @@ cover DDL), so a migration that fails leaves the schema as it was.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 T = TypeVar("T")
+WRITING = "hotline_writing"  # the execution option of writing()'s connections
 SQLITE_FILE = "hotline.db"
 SQLITE_CONNECTIONS = 5  # the recorder, retention, repeat review and the API's reads; no overflow
 
@@ -65,9 +67,23 @@ def make_engine(url: str, *, sqlite_cache_mb: int = 64, sqlite_mmap_mb: int = 10
 
     @event.listens_for(sync, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        immediate = connection.get_execution_options().get(WRITING, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+@asynccontextmanager
+async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that writes (``engine.begin()`` for reads). On SQLite it takes the write lock
+    as it begins (``BEGIN IMMEDIATE``, waiting for another writer up to the busy timeout): a deferred
+    transaction that read first cannot write once another connection has written meanwhile (WAL
+    refuses to upgrade its older snapshot) and fails at once with "database is locked", which made
+    the recorder report its database down while retention wrote beside it."""
+    async with engine.connect() as conn:
+        await conn.execution_options(**{WRITING: True})
+        async with conn.begin():
+            yield conn
 
 
 def padded(values: Sequence[T]) -> list[T]:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.config import Config
 from gateway.progress import Track, quiet
 from gateway.records import write
+from gateway.records.db import writing
 from gateway.records.links import LinkPolicy
 from gateway.records.repeats import link_new
 from gateway.records.rows import appeal_row, county, event_row
@@ -204,7 +205,7 @@ async def load(
     history.build(per_month * months, data, track)
     gazetteer = config.router.gazetteer
     rows = [appeal_row(h, lambda a: county(gazetteer, a), now) for h in history.hashes]
-    async with engine.begin() as conn:
+    async with writing(engine) as conn:
         for i in track(range(0, len(rows), 500), "writing appeals (500 each)"):
             await write.upsert_appeals(conn, rows[i : i + 500])
         for i in track(range(0, len(history.events), 1000), "writing events (1,000 each)"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gateway.records.db import writing
 from gateway.records.hot import Context, read_histories, snapshot, store
 from gateway.records.repeats import link_new
 from gateway.store import text
@@ -32,7 +33,7 @@ async def rebuild(ctx: Context, batch: int = 200, replayed: Callable[[int], None
         histories = await read_histories(redis, keys, pending)
         events = [(no, seq, e) for no, history in histories.items() for seq, e in enumerate(history, 1)]
         rows = await snapshot(ctx, pending, events, every=True)
-        async with ctx.engine.begin() as conn:
+        async with writing(ctx.engine) as conn:
             await store(conn, rows)
             await link_new(conn, [r["appeal_no"] for r in rows.appeals], ctx.links, ctx.clock())
         done.appeals += len(rows.appeals)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.base import wait_event
+from gateway.records.db import writing
 from gateway.records.hot import Context, new_appeals, snapshot, store
 from gateway.records.links import Link
 from gateway.records.repeats import link_new
@@ -149,7 +150,7 @@ class Recorder:
             # (again after a failure: what Redis holds may have moved on meanwhile)
             batch = await snapshot(self.ctx, [e[0] for e in events], events)
             try:
-                async with self.engine.begin() as conn:
+                async with writing(self.engine) as conn:
                     await store(conn, batch)
                     linked = await self._link(conn, new_appeals(batch))
                 break

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.records.db import padded
+from gateway.records.db import padded, writing
 from gateway.records.links import Candidate, Link, LinkPolicy, bands, decide, explain, rank, signature
 from gateway.records.schema import appeal_bands, appeal_links, appeals
 from gateway.records.write import _insert
@@ -229,7 +229,7 @@ async def set_status(
     now: datetime,
 ) -> bool:
     """An operator's decision on a link; False when no such link exists."""
-    async with engine.begin() as conn:
+    async with writing(engine) as conn:
         result = await conn.execute(
             update(appeal_links)
             .where(appeal_links.c.appeal_no == appeal_no, appeal_links.c.earlier_no == earlier_no)

@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Select, func, select, update
 
-from gateway.records.db import padded
+from gateway.records.db import padded, writing
 from gateway.records.hot import Context, delivery_ids, read_histories, read_raw, snapshot, store
 from gateway.records.schema import appeal_events, appeals
 
@@ -112,7 +112,7 @@ class Retention:
                 for e in map(json.loads, histories[no])
                 if e.get("type") == "merged" and e.get("external_id")
             ]
-        async with self.engine.begin() as conn:  # a last copy before Redis lets go
+        async with writing(self.engine) as conn:  # a last copy before Redis lets go
             await store(conn, batch)
         units: dict[str, list[tuple[str, str]]] = {}
         for row in batch.deliveries:
@@ -125,7 +125,7 @@ class Retention:
             if await self._drop_keys(keys=keys[no] + indexes, args=args):
                 dropped.append(no)
         if dropped:
-            async with self.engine.begin() as conn:
+            async with writing(self.engine) as conn:
                 await conn.execute(
                     update(appeals).where(appeals.c.appeal_no.in_(padded(dropped))).values(dropped_at=now)
                 )
