@@ -4,7 +4,7 @@ and raw payloads, read in pipelines for many appeals at once; and writing that i
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -71,26 +71,32 @@ async def read_histories(
 
 
 async def read_raw(
-    redis: aioredis.Redis, keys: Keys, appeal_no: str, appeal: dict[str, Any]
+    redis: aioredis.Redis, keys: Keys, appeals: Mapping[str, dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The raw payloads as ``raw_payloads`` rows: the first message's, then those merged or added."""
-    first = await redis.get(keys.raw(appeal_no))
-    more = await redis.lrange(keys.raw_more(appeal_no), 0, -1)
-    ref = appeal.get("raw") or {}
-    bodies = ([first] if first is not None else []) + list(more)
+    """The raw payloads of these appeals (number -> the appeal's JSON) as ``raw_payloads`` rows, in
+    one round trip: of each, the first message's, then those merged or added."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for appeal_no in appeals:
+            pipe.get(keys.raw(appeal_no))
+            pipe.lrange(keys.raw_more(appeal_no), 0, -1)
+        replies = await pipe.execute()
     rows = []
-    for seq, body in enumerate(bodies, start=0 if first is not None else 1):
-        data = body if isinstance(body, bytes) else body.encode()
-        rows.append(
-            {
-                "appeal_no": appeal_no,
-                "seq": seq,
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "content_type": ref.get("content_type") if seq == 0 else None,
-                "size": len(data),
-                "body": data,
-            }
-        )
+    for i, (appeal_no, appeal) in enumerate(appeals.items()):
+        first, more = replies[2 * i], replies[2 * i + 1]
+        ref = appeal.get("raw") or {}
+        bodies = ([first] if first is not None else []) + list(more)
+        for seq, body in enumerate(bodies, start=0 if first is not None else 1):
+            data = body if isinstance(body, bytes) else body.encode()
+            rows.append(
+                {
+                    "appeal_no": appeal_no,
+                    "seq": seq,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "content_type": ref.get("content_type") if seq == 0 else None,
+                    "size": len(data),
+                    "body": data,
+                }
+            )
     return rows
 
 

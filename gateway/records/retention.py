@@ -48,7 +48,6 @@ class Retention:
     def __init__(self, ctx: Context, days: float) -> None:
         self.ctx, self.days = ctx, days
         self.redis, self.keys, self.engine, self.clock = ctx.redis, ctx.keys, ctx.engine, ctx.clock
-        self._drop_keys = ctx.redis.register_script(_DROP)
 
     async def sweep(self, limit: int = 500) -> int:
         """Drop from Redis the filed appeals past retention that are fully recorded; how many."""
@@ -94,6 +93,7 @@ class Retention:
         ready = [no for no in due if counts.get(no, 0) >= len(histories[no])]
         batch = await snapshot(self.ctx, ready, [], every=True)
         keys: dict[str, list[str]] = {}
+        filed: dict[str, dict[str, Any]] = {}  # number -> the appeal's JSON
         for no in ready:
             fields = batch.hashes.get(no)
             keys[no] = [self.keys.history(no), self.keys.appeal(no)]
@@ -102,8 +102,7 @@ class Retention:
             if fields.get("state") != "filed":
                 del keys[no]  # reopened meanwhile: its row catches up with the next event
                 continue
-            appeal = json.loads(fields["appeal"])
-            batch.raw += await read_raw(self.redis, self.keys, no, appeal)
+            appeal = filed[no] = json.loads(fields["appeal"])
             keys[no] += [self.keys.raw(no), self.keys.raw_more(no)]
             keys[no] += [self.keys.delivery(d) for d in delivery_ids(no, fields)]
             keys[no] += [self.keys.dedup(appeal["channel_id"], appeal["external_id"])]
@@ -112,18 +111,21 @@ class Retention:
                 for e in map(json.loads, histories[no])
                 if e.get("type") == "merged" and e.get("external_id")
             ]
+        batch.raw += await read_raw(self.redis, self.keys, filed)
         async with writing(self.engine) as conn:  # a last copy before Redis lets go
             await store(conn, batch)
         units: dict[str, list[tuple[str, str]]] = {}
         for row in batch.deliveries:
             units.setdefault(row["appeal_no"], []).append((row["webhook_id"], row["unit"]))
-        dropped = []
-        for no in keys:
-            indexes, members = self._indexes(no, units.get(no, []))
-            listed = json.dumps({str(i + 1): m for i, m in enumerate(members)})
-            args: list[str | int] = [len(histories[no]), len(keys[no]), listed]
-            if await self._drop_keys(keys=keys[no] + indexes, args=args):
-                dropped.append(no)
+        async with self.redis.pipeline(transaction=False) as pipe:  # one round trip, a script each
+            for no in keys:
+                indexes, members = self._indexes(no, units.get(no, []))
+                listed = json.dumps({str(i + 1): m for i, m in enumerate(members)})
+                args: list[str | int] = [len(histories[no]), len(keys[no]), listed]
+                # EVAL, not EVALSHA: a cluster's pipeline cannot load a script before it runs
+                pipe.eval(_DROP, len(keys[no]) + len(indexes), *keys[no], *indexes, *args)
+            outcomes = await pipe.execute() if keys else []
+        dropped = [no for no, outcome in zip(keys, outcomes, strict=True) if outcome]
         if dropped:
             async with writing(self.engine) as conn:
                 await conn.execute(

@@ -19,6 +19,14 @@ from gateway.registry import Registry
 from gateway.store import Keys, client, text
 from tests.conftest import Gateway, UnitReceiver, eventually, start_gateway
 
+# Retention's own test too: a filed appeal leaves the cluster (one pipeline of drop scripts) and no
+# key, member, field or item of the namespace names it after; the operator API answers from SQL.
+from tests.records.conftest import recording_with  # noqa: F401
+from tests.records.test_retention import (  # noqa: F401
+    api,
+    test_a_filed_appeal_leaves_redis_and_is_still_answered_from_the_record,
+)
+
 # The closed loop's own tests, collected here too: the same steps through the public API (pass
 # down, return, re-route, sign, reply, return visit, review, filing; the centre's assignment from
 # the manual queue), with this folder's fixtures: on the cluster.
@@ -28,6 +36,12 @@ from tests.test_closed_loop import (  # noqa: F401
 )
 
 GAS = "小区燃气泄漏，煤气味很重，请尽快处理"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """The record of this folder's recording gateways: SQLite (the records tests run both)."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'record.db'}"
 
 
 def test_on_a_single_redis_the_key_names_stay_as_they_were() -> None:
